@@ -1,0 +1,177 @@
+//! The pass framework: the [`Pass`] trait, the context passes report into, and the
+//! [`PassManager`] that runs a pipeline and owns validation.
+//!
+//! The manager, not the passes, checks the IR invariants (`ir::verify`) after every pass when
+//! asked to (always in tests and debug builds), so a broken rewrite is caught at the pass that
+//! made it, with the pass named in the error.
+
+use std::collections::BTreeMap;
+
+use crate::diag::{Diagnostic, Severity};
+use crate::error::Error;
+use crate::ir::{verify, Graph, Model};
+
+/// Did a pass change the graph?
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Changed {
+    Yes,
+    No,
+}
+
+impl Changed {
+    pub fn from(changed: bool) -> Changed {
+        if changed {
+            Changed::Yes
+        } else {
+            Changed::No
+        }
+    }
+}
+
+/// A rewrite of the graph.
+pub trait Pass {
+    /// kebab-case; used by the CLI, dumps and snapshot names.
+    fn name(&self) -> &'static str;
+    /// One line for `npuopt passes`.
+    fn summary(&self) -> &'static str;
+    /// `false` when the pass changes the model's function: opt-in only, and it warns.
+    fn exact(&self) -> bool;
+    /// Rewrites `g`. Errors are for graphs the pass cannot handle at all; a rewrite that merely
+    /// does not apply is a refusal recorded with [`PassCx::reject`].
+    fn run(&self, g: &mut Graph, cx: &mut PassCx) -> Result<Changed, String>;
+}
+
+/// What a pass may know of the model beyond its graph, and where it reports.
+pub struct PassCx {
+    /// Opset version per domain (`""` = default ONNX domain).
+    pub opsets: BTreeMap<String, i64>,
+    pass: &'static str,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl PassCx {
+    pub fn new(opsets: BTreeMap<String, i64>) -> PassCx {
+        PassCx {
+            opsets,
+            pass: "",
+            diagnostics: Vec::new(),
+        }
+    }
+
+    /// A context for a model's opsets.
+    pub fn for_model(model: &Model) -> PassCx {
+        let opsets = model
+            .shell
+            .opset_import
+            .iter()
+            .map(|o| {
+                let d = o.domain();
+                let d = if crate::ir::op::is_onnx_domain(d) {
+                    ""
+                } else {
+                    d
+                };
+                (d.to_string(), o.version())
+            })
+            .collect();
+        PassCx::new(opsets)
+    }
+
+    /// Records why a rewrite did not apply to `node`.
+    pub fn reject(&mut self, node: &str, reason: impl Into<String>) {
+        self.push(Severity::Note, Some(node), reason.into());
+    }
+
+    /// Records a warning.
+    pub fn warn(&mut self, node: Option<&str>, message: impl Into<String>) {
+        self.push(Severity::Warning, node, message.into());
+    }
+
+    fn push(&mut self, severity: Severity, node: Option<&str>, message: String) {
+        self.diagnostics.push(Diagnostic {
+            severity,
+            pass: self.pass,
+            node: node.map(str::to_string),
+            message,
+        });
+    }
+
+    pub fn diagnostics(&self) -> &[Diagnostic] {
+        &self.diagnostics
+    }
+}
+
+/// What one pass did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PassRecord {
+    pub pass: &'static str,
+    pub changed: bool,
+    pub nodes_before: usize,
+    pub nodes_after: usize,
+}
+
+/// Runs passes in order over a model.
+pub struct PassManager {
+    passes: Vec<Box<dyn Pass>>,
+    verify: bool,
+}
+
+impl PassManager {
+    /// A manager for `passes`; it verifies the IR after each pass in debug builds.
+    pub fn new(passes: Vec<Box<dyn Pass>>) -> PassManager {
+        PassManager {
+            passes,
+            verify: cfg!(debug_assertions),
+        }
+    }
+
+    /// Verify after every pass in release builds too.
+    pub fn verify_each(mut self, on: bool) -> PassManager {
+        self.verify |= on;
+        self
+    }
+
+    /// Runs every pass; `after` sees the graph after each one (for `--dump-after`).
+    pub fn run(
+        &self,
+        model: &mut Model,
+        cx: &mut PassCx,
+        mut after: impl FnMut(&str, &Graph),
+    ) -> Result<Vec<PassRecord>, Error> {
+        let mut records = Vec::new();
+        for pass in &self.passes {
+            cx.pass = pass.name();
+            let fail = |reason: String| Error::Pass {
+                pass: pass.name().to_string(),
+                reason,
+            };
+            let nodes_before = op_count(&model.graph);
+            let changed = pass.run(&mut model.graph, cx).map_err(fail)?;
+            if self.verify {
+                let problems = verify::verify(&model.graph);
+                if !problems.is_empty() {
+                    return Err(fail(format!(
+                        "left the graph invalid: {}",
+                        problems.join("; ")
+                    )));
+                }
+            }
+            after(pass.name(), &model.graph);
+            records.push(PassRecord {
+                pass: pass.name(),
+                changed: changed == Changed::Yes,
+                nodes_before,
+                nodes_after: op_count(&model.graph),
+            });
+        }
+        Ok(records)
+    }
+}
+
+/// Number of op nodes (graph inputs and initializers not counted).
+pub fn op_count(g: &Graph) -> usize {
+    g.nodes()
+        .into_iter()
+        .filter(|&n| g.node(n).as_op().is_some())
+        .count()
+}

@@ -1,0 +1,45 @@
+//! Every pass, and the pipelines as ordered lists.
+//!
+//! The registry below is the one list of passes: the CLI, `npuopt passes`, the snapshot tests and
+//! the property harness all read it, so a pass cannot be half-registered.
+
+pub mod dce;
+pub mod dedup_initializers;
+pub mod identity_elim;
+
+use crate::pass::Pass;
+
+/// Every pass, in the order `npuopt passes` lists them.
+pub fn registry() -> Vec<Box<dyn Pass>> {
+    vec![
+        Box::new(dce::Dce),
+        Box::new(dedup_initializers::DedupInitializers),
+        Box::new(identity_elim::IdentityElim),
+    ]
+}
+
+/// The pass named `name`.
+pub fn find(name: &str) -> Option<Box<dyn Pass>> {
+    registry().into_iter().find(|p| p.name() == name)
+}
+
+/// The pipelines, each an ordered list of pass names.
+///
+/// `canonicalize`: identity-elim first (it exposes duplicate and dead constants), then
+/// dedup-initializers (its redirected duplicates become dead), then dce to sweep both.
+/// `default` is what runs without `--pipeline`/`--passes`; later stages (fold-qdq, the target's
+/// legalisation and partitioning) append to it as they land.
+pub const PIPELINES: &[(&str, &[&str])] = &[
+    ("none", &[]),
+    (
+        "canonicalize",
+        &["identity-elim", "dedup-initializers", "dce"],
+    ),
+    ("default", &["identity-elim", "dedup-initializers", "dce"]),
+];
+
+/// The passes of a named pipeline.
+pub fn pipeline(name: &str) -> Option<Vec<Box<dyn Pass>>> {
+    let (_, names) = PIPELINES.iter().find(|(n, _)| *n == name)?;
+    names.iter().map(|n| find(n)).collect()
+}
