@@ -148,10 +148,10 @@ impl OpNode {
 /// What a node is.
 #[derive(Clone, Debug, PartialEq)]
 pub enum NodeKind {
-    Input(GraphInput),
+    Input(Box<GraphInput>),
     Initializer(Initializer),
     /// A sparse initializer, kept exactly as written.
-    SparseInitializer(proto::SparseTensorProto),
+    SparseInitializer(Box<proto::SparseTensorProto>),
     Op(OpNode),
 }
 

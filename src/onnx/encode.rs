@@ -71,7 +71,7 @@ pub fn encode_graph(g: &Graph, external: &mut ExternalWriter) -> Result<proto::G
                 None => continue,
             },
             NodeKind::SparseInitializer(s) => {
-                let mut s = s.clone();
+                let mut s = (**s).clone();
                 if let Some(values) = &mut s.values {
                     values.name = Some(name.clone());
                 }

@@ -1,0 +1,365 @@
+//! The command line as a user meets it: exit codes, one clear error per bad input, no panics, and
+//! never a partial or clobbered output file.
+
+use std::fs;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use bytes::Bytes;
+use npuopt::proto;
+use prost::Message;
+
+const FIXTURE: &str = "tests/fixtures/yolov8-femto-relu.qdq.onnx";
+
+fn npuopt(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_npuopt"))
+        .args(args)
+        .output()
+        .expect("npuopt runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Runs `npuopt IN -o OUT` on bytes written to a fresh folder; returns the output and the folder.
+fn run_on(bytes: &[u8]) -> (Output, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.onnx");
+    fs::write(&input, bytes).unwrap();
+    let out = npuopt(&[
+        input.to_str().unwrap(),
+        "-o",
+        dir.path().join("out.onnx").to_str().unwrap(),
+    ]);
+    (out, dir)
+}
+
+/// Asserts a clean failure: exit 1, one `error:` line that names the file and contains `reason`,
+/// no panic, and no output file.
+fn assert_rejected(bytes: &[u8], reason: &str) {
+    let (out, dir) = run_on(bytes);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "stderr: {err}");
+    assert!(!err.contains("panicked"), "panic: {err}");
+    assert_eq!(err.lines().count(), 1, "one message expected: {err}");
+    assert!(
+        err.starts_with("error: ") && err.contains("in.onnx: "),
+        "names the file: {err}"
+    );
+    assert!(err.contains(reason), "expected '{reason}' in: {err}");
+    assert!(
+        !dir.path().join("out.onnx").exists(),
+        "no output may be written"
+    );
+    let leftovers: Vec<PathBuf> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(
+        leftovers.len(),
+        1,
+        "no temporary files left behind: {leftovers:?}"
+    );
+}
+
+fn value(name: &str) -> proto::ValueInfoProto {
+    proto::ValueInfoProto {
+        name: Some(name.into()),
+        ..Default::default()
+    }
+}
+
+fn node(op: &str, inputs: &[&str], outputs: &[&str]) -> proto::NodeProto {
+    proto::NodeProto {
+        op_type: Some(op.into()),
+        name: Some(format!("{op}_{}", outputs.join("_"))),
+        input: inputs.iter().map(|s| s.to_string()).collect(),
+        output: outputs.iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
+    }
+}
+
+fn model(graph: proto::GraphProto) -> Vec<u8> {
+    proto::ModelProto {
+        ir_version: Some(8),
+        opset_import: vec![proto::OperatorSetIdProto {
+            domain: Some(String::new()),
+            version: Some(17),
+        }],
+        graph: Some(graph),
+        ..Default::default()
+    }
+    .encode_to_vec()
+}
+
+fn graph(nodes: Vec<proto::NodeProto>, inits: Vec<proto::TensorProto>) -> proto::GraphProto {
+    proto::GraphProto {
+        name: Some("g".into()),
+        node: nodes,
+        initializer: inits,
+        input: vec![value("x")],
+        output: vec![value("y")],
+        ..Default::default()
+    }
+}
+
+fn external_tensor(location: &str) -> proto::TensorProto {
+    proto::TensorProto {
+        name: Some("w".into()),
+        dims: vec![1],
+        data_type: Some(1),
+        data_location: Some(proto::tensor_proto::DataLocation::External as i32),
+        external_data: vec![proto::StringStringEntryProto {
+            key: Some("location".into()),
+            value: Some(location.into()),
+        }],
+        ..Default::default()
+    }
+}
+
+#[test]
+fn empty_file() {
+    assert_rejected(b"", "not an ONNX model: the file is empty");
+}
+
+#[test]
+fn truncated_model() {
+    let bytes = fs::read(FIXTURE).unwrap();
+    assert_rejected(&bytes[..bytes.len() / 2], "protobuf decode failed");
+}
+
+#[test]
+fn corrupt_bytes() {
+    assert_rejected(&[0xff; 64], "not an ONNX model");
+}
+
+#[test]
+fn text_and_image_files_are_not_models() {
+    assert_rejected(b"hello, this is not a model\n", "not an ONNX model");
+    assert_rejected(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR", "not an ONNX model");
+}
+
+#[test]
+fn protobuf_without_a_graph() {
+    let bytes = proto::ModelProto {
+        ir_version: Some(8),
+        ..Default::default()
+    }
+    .encode_to_vec();
+    assert_rejected(&bytes, "it has no graph");
+}
+
+#[test]
+fn cycle() {
+    let g = graph(
+        vec![
+            node("Add", &["x", "b"], &["a"]),
+            node("Relu", &["a"], &["b"]),
+            node("Identity", &["a"], &["y"]),
+        ],
+        vec![],
+    );
+    assert_rejected(&model(g), "the graph has a cycle through node");
+}
+
+#[test]
+fn missing_initializer() {
+    let g = graph(vec![node("Add", &["x", "w"], &["y"])], vec![]);
+    assert_rejected(
+        &model(g),
+        "node 'Add_y': input 'w' is not a graph input, an initializer or any node's output",
+    );
+}
+
+#[test]
+fn value_defined_twice() {
+    let g = graph(
+        vec![node("Relu", &["x"], &["y"]), node("Neg", &["x"], &["y"])],
+        vec![],
+    );
+    assert_rejected(&model(g), "value 'y' is defined twice");
+}
+
+#[test]
+fn data_that_does_not_fit_the_shape() {
+    let w = proto::TensorProto {
+        name: Some("w".into()),
+        dims: vec![1 << 40, 1 << 30],
+        data_type: Some(1),
+        raw_data: Some(Bytes::from_static(&[0; 4])),
+        ..Default::default()
+    };
+    let g = graph(vec![node("Add", &["x", "w"], &["y"])], vec![w]);
+    assert_rejected(
+        &model(g),
+        "tensor 'w': shape [1099511627776, 1073741824] of f32 is too large",
+    );
+    let w = proto::TensorProto {
+        name: Some("w".into()),
+        dims: vec![3],
+        data_type: Some(1),
+        raw_data: Some(Bytes::from_static(&[0; 4])),
+        ..Default::default()
+    };
+    let g = graph(vec![node("Add", &["x", "w"], &["y"])], vec![w]);
+    assert_rejected(
+        &model(g),
+        "tensor 'w': its data has 4 bytes, but f32[3] needs 12",
+    );
+}
+
+#[test]
+fn external_data_may_not_leave_the_models_folder() {
+    for (location, reason) in [
+        ("../secret.bin", "climbs out with '..'"),
+        ("/etc/passwd", "absolute locations are refused"),
+        ("missing.bin", "cannot open"),
+    ] {
+        let g = graph(
+            vec![node("Add", &["x", "w"], &["y"])],
+            vec![external_tensor(location)],
+        );
+        assert_rejected(&model(g), reason);
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn external_data_symlink_out_of_the_folder_is_refused() {
+    let outside = tempfile::tempdir().unwrap();
+    fs::write(outside.path().join("secret.bin"), [0u8; 4]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(outside.path().join("secret.bin"), dir.path().join("w.bin"))
+        .unwrap();
+    let g = graph(
+        vec![node("Add", &["x", "w"], &["y"])],
+        vec![external_tensor("w.bin")],
+    );
+    let input = dir.path().join("in.onnx");
+    fs::write(&input, model(g)).unwrap();
+    let out = npuopt(&[
+        input.to_str().unwrap(),
+        "-o",
+        dir.path().join("out.onnx").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("leads outside the model's folder"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!dir.path().join("out.onnx").exists());
+}
+
+#[test]
+fn unknown_ops_pass_through() {
+    let mut custom = node("FancyOp", &["x"], &["y"]);
+    custom.domain = Some("example.custom".into());
+    let bytes = model(graph(vec![custom], vec![]));
+    let (out, dir) = run_on(&bytes);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(fs::read(dir.path().join("out.onnx")).unwrap(), bytes);
+}
+
+#[test]
+fn a_failed_run_does_not_clobber_an_existing_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("bad.onnx");
+    fs::write(&input, b"").unwrap();
+    let output = dir.path().join("out.onnx");
+    fs::write(&output, b"precious").unwrap();
+    let out = npuopt(&[input.to_str().unwrap(), "-o", output.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(fs::read(&output).unwrap(), b"precious");
+}
+
+#[test]
+fn an_unwritable_output_is_a_clear_error() {
+    let out = npuopt(&[FIXTURE, "-o", "/nonexistent-dir/out.onnx"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with("error: /nonexistent-dir/out.onnx: cannot create a temporary file"),
+        "{err}"
+    );
+}
+
+#[test]
+fn output_may_be_the_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.onnx");
+    fs::copy(FIXTURE, &path).unwrap();
+    let p = path.to_str().unwrap();
+    let out = npuopt(&[p, "-o", p, "--pipeline", "none", "-q"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(fs::read(&path).unwrap(), fs::read(FIXTURE).unwrap());
+}
+
+#[test]
+fn pipeline_none_is_byte_identical_and_runs_are_deterministic() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |name: &str, pipeline: &str| -> Vec<u8> {
+        let out_path = dir.path().join(name);
+        let out = npuopt(&[
+            FIXTURE,
+            "-o",
+            out_path.to_str().unwrap(),
+            "--pipeline",
+            pipeline,
+            "-q",
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        fs::read(out_path).unwrap()
+    };
+    assert_eq!(run("a.onnx", "none"), fs::read(FIXTURE).unwrap());
+    assert_eq!(run("b.onnx", "default"), run("c.onnx", "default"));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let out = npuopt(&[FIXTURE, "-o", "/tmp/x.onnx", "--passes", "no-such-pass"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("unknown pass 'no-such-pass'"));
+    assert_eq!(npuopt(&[FIXTURE]).status.code(), Some(2));
+    assert_eq!(
+        npuopt(&[FIXTURE, "-o", "/tmp/x.onnx", "--pipeline", "bogus"])
+            .status
+            .code(),
+        Some(2)
+    );
+    let out = npuopt(&[
+        FIXTURE,
+        "-o",
+        "/tmp/x.onnx",
+        "--passes",
+        "dce",
+        "--dump-after",
+        "identity-elim",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn passes_lists_every_pass_with_its_exactness() {
+    let out = npuopt(&["passes"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    for p in npuopt::passes::registry() {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(p.name()))
+            .unwrap_or_else(|| panic!("{} missing", p.name()));
+        assert!(
+            line.contains(if p.exact() { "exact" } else { "opt-in" }),
+            "{line}"
+        );
+    }
+}
+
+#[test]
+fn missing_input_file() {
+    let out = npuopt(&["/no/such/model.onnx", "-o", "/tmp/x.onnx"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).starts_with("error: /no/such/model.onnx: cannot read:"));
+}
