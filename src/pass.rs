@@ -47,6 +47,8 @@ pub struct PassCx {
     pub opsets: BTreeMap<String, i64>,
     pass: &'static str,
     diagnostics: Vec<Diagnostic>,
+    /// Opsets a pass's new nodes need and the model may not import yet.
+    required: BTreeMap<String, i64>,
 }
 
 impl PassCx {
@@ -55,6 +57,7 @@ impl PassCx {
             opsets,
             pass: "",
             diagnostics: Vec::new(),
+            required: BTreeMap::new(),
         }
     }
 
@@ -75,6 +78,14 @@ impl PassCx {
             })
             .collect();
         PassCx::new(opsets)
+    }
+
+    /// Declares that the graph now uses `domain` at `version` or later; the manager adds the
+    /// import to the model when it has none.
+    pub fn require_opset(&mut self, domain: &str, version: i64) {
+        let v = self.required.entry(domain.to_string()).or_insert(version);
+        *v = (*v).max(version);
+        self.opsets.entry(domain.to_string()).or_insert(version);
     }
 
     /// Records why a rewrite did not apply to `node`.
@@ -147,6 +158,7 @@ impl PassManager {
             };
             let nodes_before = op_count(&model.graph);
             let changed = pass.run(&mut model.graph, cx).map_err(fail)?;
+            import_required_opsets(model, cx);
             if self.verify {
                 let problems = verify::verify(&model.graph);
                 if !problems.is_empty() {
@@ -165,6 +177,26 @@ impl PassManager {
             });
         }
         Ok(records)
+    }
+}
+
+/// Adds the opset imports passes declared with [`PassCx::require_opset`] that the model lacks.
+fn import_required_opsets(model: &mut Model, cx: &PassCx) {
+    for (domain, &version) in &cx.required {
+        let imported = model.shell.opset_import.iter().any(|o| {
+            o.domain() == domain
+                || (crate::ir::op::is_onnx_domain(domain)
+                    && crate::ir::op::is_onnx_domain(o.domain()))
+        });
+        if !imported {
+            model
+                .shell
+                .opset_import
+                .push(crate::proto::OperatorSetIdProto {
+                    domain: Some(domain.clone()),
+                    version: Some(version),
+                });
+        }
     }
 }
 

@@ -1,8 +1,11 @@
 //! The intermediate representation every pass works on. See `graph` for the model.
 
 pub mod attrs;
+pub mod consts;
 pub mod graph;
 pub mod op;
+pub mod quant;
+pub mod rewire;
 pub mod tensors;
 pub mod types;
 pub mod verify;

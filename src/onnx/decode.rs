@@ -100,7 +100,10 @@ pub fn decode_graph(
             return Err("a sparse initializer has no name".into());
         }
         init_order.push(name.clone());
-        let id = g.add_node(NodeKind::SparseInitializer(Box::new(s)), vec![Value::new(&name)]);
+        let id = g.add_node(
+            NodeKind::SparseInitializer(Box::new(s)),
+            vec![Value::new(&name)],
+        );
         names.define(&g, id)?;
         init_nodes.insert(name, id);
     }
@@ -114,7 +117,10 @@ pub fn decode_graph(
             ty: info.r#type.as_ref().and_then(TensorType::from_proto),
             ..Value::new(&name)
         };
-        let id = g.add_node(NodeKind::Input(Box::new(GraphInput { info, default })), vec![value]);
+        let id = g.add_node(
+            NodeKind::Input(Box::new(GraphInput { info, default })),
+            vec![value],
+        );
         names.define(&g, id)?;
         init_nodes.entry(name).or_insert(id);
     }

@@ -10,7 +10,8 @@
 //! graph input or output and no subgraph reads it by name. Otherwise the node stays, with the reason
 //! recorded. Preconditions: none.
 
-use crate::ir::{Graph, NodeKind, Op, Port, ValueId};
+use crate::ir::rewire::bypass;
+use crate::ir::{Graph, Op, ValueId};
 use crate::pass::{Changed, Pass, PassCx};
 
 pub struct IdentityElim;
@@ -40,7 +41,7 @@ impl Pass for IdentityElim {
             let out = ValueId { node: id, slot: 0 };
             let Some(src) = g.input(id, 0) else { continue };
             let who = g.node(id).display_name();
-            match eliminate(g, src, out) {
+            match bypass(g, src, out) {
                 Ok(()) => {
                     g.remove_node(id);
                     changed = true;
@@ -50,43 +51,4 @@ impl Pass for IdentityElim {
         }
         Ok(Changed::from(changed))
     }
-}
-
-/// Makes the users of `out` read `src`; `Err` says why that is not possible.
-fn eliminate(g: &mut Graph, src: ValueId, out: ValueId) -> Result<(), &'static str> {
-    if g.uses(out).iter().any(|(_, p)| *p == Port::Capture) {
-        return Err("a subgraph reads the Identity's output by name");
-    }
-    if !g.is_output(out) {
-        return if g.replace_uses(out, src) {
-            Ok(())
-        } else {
-            Err("a subgraph reads the Identity's output by name")
-        };
-    }
-    if matches!(g.node(src.node).kind, NodeKind::Input(_)) {
-        return Err(
-            "it forwards a graph input to a graph output, both names are the model's signature",
-        );
-    }
-    if g.is_output(src) {
-        return Err("its input is a graph output too, both names are the model's signature");
-    }
-    if g.uses(src).iter().any(|(_, p)| *p == Port::Capture) {
-        return Err(
-            "a subgraph reads the Identity's input by name, so it cannot take the output's name",
-        );
-    }
-    let name = g.value(out).name.clone();
-    let ty = g.value(out).ty.clone();
-    if !g.replace_uses(out, src) {
-        return Err("a subgraph reads the Identity's output by name");
-    }
-    let value = g.value_mut(src);
-    value.name = name;
-    value.info = None;
-    if value.ty.is_none() {
-        value.ty = ty;
-    }
-    Ok(())
 }

@@ -5,6 +5,7 @@
 
 pub mod dce;
 pub mod dedup_initializers;
+pub mod fold_qdq;
 pub mod identity_elim;
 
 use crate::pass::Pass;
@@ -14,6 +15,7 @@ pub fn registry() -> Vec<Box<dyn Pass>> {
     vec![
         Box::new(dce::Dce),
         Box::new(dedup_initializers::DedupInitializers),
+        Box::new(fold_qdq::FoldQdq),
         Box::new(identity_elim::IdentityElim),
     ]
 }
@@ -27,15 +29,25 @@ pub fn find(name: &str) -> Option<Box<dyn Pass>> {
 ///
 /// `canonicalize`: identity-elim first (it exposes duplicate and dead constants), then
 /// dedup-initializers (its redirected duplicates become dead), then dce to sweep both.
-/// `default` is what runs without `--pipeline`/`--passes`; later stages (fold-qdq, the target's
-/// legalisation and partitioning) append to it as they land.
+/// `default` is what runs without `--pipeline`/`--passes`: canonicalize, then fold-qdq (which
+/// wants canonical Q/DQ: duplicates merged, identities gone), then dce for what the folds left.
+/// Later stages (the target's legalisation and partitioning) append to it as they land.
 pub const PIPELINES: &[(&str, &[&str])] = &[
     ("none", &[]),
     (
         "canonicalize",
         &["identity-elim", "dedup-initializers", "dce"],
     ),
-    ("default", &["identity-elim", "dedup-initializers", "dce"]),
+    (
+        "default",
+        &[
+            "identity-elim",
+            "dedup-initializers",
+            "dce",
+            "fold-qdq",
+            "dce",
+        ],
+    ),
 ];
 
 /// The passes of a named pipeline.

@@ -1,0 +1,179 @@
+//! Quantization parameters of values.
+//!
+//! "What scale does this tensor have?" is answered here, from the graph, every time it is asked:
+//! by the QuantizeLinear or QLinear op that produces an integer value, or the DequantizeLinear that
+//! reads it. DESIGN.md sketches the parameters as a field on each value; we derive them instead,
+//! because a stored copy goes stale the moment a pass rewires a producer, and the lookup is a
+//! couple of edge hops.
+
+use std::fmt;
+
+use super::consts::constant;
+use super::graph::{Graph, NodeId, Port, ValueId};
+use super::op::Op;
+use super::types::DType;
+
+/// Scale(s), zero point(s) and integer type of a quantized tensor: `real = (q - zp) * scale`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QuantParams {
+    pub dtype: DType,
+    pub scale: Vec<f32>,
+    pub zero_point: Vec<i64>,
+    /// The per-axis axis (normalised to be non-negative when the rank is known); `None` when
+    /// per-tensor.
+    pub axis: Option<i64>,
+}
+
+impl QuantParams {
+    pub fn is_per_tensor(&self) -> bool {
+        self.scale.len() == 1 && self.zero_point.len() <= 1
+    }
+
+    /// Zero point of a per-tensor quantization (0 when absent).
+    pub fn zp(&self) -> i64 {
+        self.zero_point.first().copied().unwrap_or(0)
+    }
+
+    /// Bitwise-equal parameters: the same integers mean the same reals.
+    pub fn same_as(&self, other: &QuantParams) -> bool {
+        let bits = |s: &[f32]| s.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+        self.dtype == other.dtype
+            && bits(&self.scale) == bits(&other.scale)
+            && self.zero_point_or_zero() == other.zero_point_or_zero()
+            && (self.is_per_tensor() || self.axis == other.axis)
+    }
+
+    fn zero_point_or_zero(&self) -> Vec<i64> {
+        if self.zero_point.is_empty() {
+            vec![0; self.scale.len()]
+        } else {
+            self.zero_point.clone()
+        }
+    }
+
+    /// The smallest and largest value of the integer type.
+    pub fn range(&self) -> (i64, i64) {
+        int_range(self.dtype)
+    }
+}
+
+/// Range of an integer type (`(0, 0)` for others).
+pub fn int_range(dtype: DType) -> (i64, i64) {
+    match dtype {
+        DType::U8 => (0, 255),
+        DType::I8 => (-128, 127),
+        DType::U16 => (0, 65535),
+        DType::I16 => (-32768, 32767),
+        DType::I32 => (i32::MIN as i64, i32::MAX as i64),
+        DType::U4 => (0, 15),
+        DType::I4 => (-8, 7),
+        _ => (0, 0),
+    }
+}
+
+impl fmt::Display for QuantParams {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_per_tensor() {
+            write!(f, "q(s={}, zp={})", self.scale[0], self.zp())
+        } else {
+            write!(
+                f,
+                "q(axis={}, {} scales)",
+                self.axis.unwrap_or(0),
+                self.scale.len()
+            )
+        }
+    }
+}
+
+/// Parameters given to a Q/DQ-like op as (scale input, zero-point input); `None` unless the scale
+/// is a constant float and the zero point (when present) a constant integer.
+pub fn params_from_inputs(
+    g: &Graph,
+    scale: Option<ValueId>,
+    zero_point: Option<ValueId>,
+    axis: Option<i64>,
+    default_dtype: DType,
+) -> Option<QuantParams> {
+    let scale = constant(g, scale?)?;
+    let per_axis = !scale.dims.is_empty() && scale.len() > 1;
+    let scale_values = scale.to_f32()?;
+    let (dtype, zero_point) = match zero_point {
+        Some(z) => {
+            let z = constant(g, z)?;
+            (z.dtype, z.to_i64()?)
+        }
+        None => (default_dtype, Vec::new()),
+    };
+    if scale_values.is_empty() || (!zero_point.is_empty() && zero_point.len() != scale_values.len())
+    {
+        return None;
+    }
+    Some(QuantParams {
+        dtype,
+        scale: scale_values,
+        zero_point,
+        axis: if per_axis {
+            Some(axis.unwrap_or(1))
+        } else {
+            None
+        },
+    })
+}
+
+/// Parameters of a QuantizeLinear or DequantizeLinear node (its inputs 1 and 2, attribute `axis`).
+/// QuantizeLinear without a zero point produces uint8 (or `output_dtype` when given).
+pub fn qdq_params(g: &Graph, node: NodeId) -> Option<QuantParams> {
+    let op = g.node(node).as_op()?;
+    if !matches!(op.op(), Op::QuantizeLinear | Op::DequantizeLinear) {
+        return None;
+    }
+    if op
+        .attr_int("block_size")
+        .ok()
+        .flatten()
+        .is_some_and(|b| b != 0)
+    {
+        return None;
+    }
+    let axis = op.attr_int("axis").ok()?;
+    let default = if op.op() == Op::DequantizeLinear {
+        // Without a zero point, the integer type is the input's.
+        g.input(node, 0)
+            .and_then(|x| {
+                g.value(x)
+                    .ty
+                    .as_ref()
+                    .map(|t| t.dtype)
+                    .or_else(|| constant(g, x).map(|c| c.dtype))
+            })
+            .unwrap_or(DType::U8)
+    } else {
+        op.attr_int("output_dtype")
+            .ok()
+            .flatten()
+            .filter(|&d| d != 0)
+            .map_or(DType::U8, |d| DType::from_onnx(d as i32))
+    };
+    params_from_inputs(g, g.input(node, 1), g.input(node, 2), axis, default)
+}
+
+/// The quantization of an integer value: from the QuantizeLinear producing it, else from a
+/// DequantizeLinear reading it (all such readers must agree).
+pub fn quant_of(g: &Graph, v: ValueId) -> Option<QuantParams> {
+    if g.node(v.node).op() == Some(Op::QuantizeLinear) {
+        return qdq_params(g, v.node);
+    }
+    let mut found: Option<QuantParams> = None;
+    for (user, port) in g.uses(v) {
+        if port != Port::Input(0) || g.node(user).op() != Some(Op::DequantizeLinear) {
+            continue;
+        }
+        let p = qdq_params(g, user)?;
+        match &found {
+            Some(f) if !f.same_as(&p) => return None,
+            _ => found = Some(p),
+        }
+    }
+    found
+}
