@@ -7,6 +7,7 @@ pub mod diag;
 pub mod error;
 pub mod ir;
 pub mod onnx;
+pub mod partition;
 pub mod pass;
 pub mod passes;
 pub mod print;

@@ -88,7 +88,7 @@ pub struct DeclaredInfo {
 
 /// A graph input: its declaration, and the initializer that gives it a default value (IR < 4
 /// models list weights as inputs too; such an input is *not* a constant: the caller may feed it).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Default)]
 pub struct GraphInput {
     pub info: proto::ValueInfoProto,
     pub default: Option<Initializer>,

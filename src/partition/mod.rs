@@ -1,0 +1,3 @@
+//! Partitioning: per-node placement → convex NPU regions.
+
+pub mod regions;
