@@ -1,0 +1,111 @@
+//! fold-qdq on the quantized fixtures: every foldable `DequantizeLinear → op → QuantizeLinear`
+//! unit is folded, refusals carry a reason, and the Q/DQ left stand only at graph boundaries or
+//! around ops that have no integer form.
+
+use std::collections::HashSet;
+
+use npuopt::ir::{Graph, NodeId, Op, Port};
+use npuopt::pass::{PassCx, PassManager};
+use npuopt::passes;
+
+/// Ops the issue requires to be folded whenever they sit in a Q/DQ unit.
+const FOLDABLE: &[Op] = &[
+    Op::LeakyRelu,
+    Op::Relu,
+    Op::Clip,
+    Op::Sigmoid,
+    Op::Conv,
+    Op::Add,
+    Op::Mul,
+    Op::Concat,
+    Op::MaxPool,
+    Op::Resize,
+    Op::AveragePool,
+];
+
+fn quantized_fixtures() -> Vec<std::path::PathBuf> {
+    let mut v: Vec<_> = std::fs::read_dir("tests/fixtures")
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().contains(".qdq"))
+        .collect();
+    v.sort();
+    assert!(!v.is_empty());
+    v
+}
+
+fn reads_dq(g: &Graph, n: NodeId) -> bool {
+    g.inputs_of(n)
+        .into_iter()
+        .flatten()
+        .any(|v| g.node(v.node).op() == Some(Op::DequantizeLinear))
+}
+
+fn feeds_q(g: &Graph, n: NodeId) -> bool {
+    g.values_of(n).any(|v| {
+        g.uses(v)
+            .iter()
+            .any(|(u, _)| g.node(*u).op() == Some(Op::QuantizeLinear))
+    })
+}
+
+#[test]
+fn every_foldable_unit_is_folded_or_refused_with_a_reason() {
+    for path in quantized_fixtures() {
+        let mut model = npuopt::onnx::load(&path).unwrap();
+        let count = |g: &Graph, op: Op| {
+            g.nodes()
+                .into_iter()
+                .filter(|&n| g.node(n).op() == Some(op))
+                .count()
+        };
+        let (q0, dq0) = (
+            count(&model.graph, Op::QuantizeLinear),
+            count(&model.graph, Op::DequantizeLinear),
+        );
+        let mut cx = PassCx::for_model(&model);
+        PassManager::new(vec![passes::find("fold-qdq").unwrap()])
+            .verify_each(true)
+            .run(&mut model, &mut cx, |_, _| {})
+            .unwrap();
+        let refused: HashSet<String> = cx
+            .diagnostics()
+            .iter()
+            .filter_map(|d| d.node.clone())
+            .collect();
+        let g = &model.graph;
+        for n in g.op_order().unwrap() {
+            let node = g.node(n);
+            let op = node.op().unwrap();
+            if FOLDABLE.contains(&op) && reads_dq(g, n) && feeds_q(g, n) {
+                assert!(
+                    refused.contains(&node.display_name()),
+                    "{}: unit around {op:?} '{}' neither folded nor refused",
+                    path.display(),
+                    node.display_name()
+                );
+            }
+            // What stays quantized in float stands at a boundary or next to an op with no integer form.
+            if op == Op::DequantizeLinear {
+                let v = g.values_of(n).next().unwrap();
+                for (user, port) in g.uses(v) {
+                    let u = g.node(user);
+                    assert!(
+                        matches!(port, Port::Input(_)) && refused.contains(&u.display_name()),
+                        "{}: DequantizeLinear '{}' feeds '{}', which was neither folded nor refused",
+                        path.display(),
+                        node.display_name(),
+                        u.display_name()
+                    );
+                }
+            }
+        }
+        let (q1, dq1) = (count(g, Op::QuantizeLinear), count(g, Op::DequantizeLinear));
+        assert!(
+            q1 * 10 < q0 && dq1 * 10 < dq0,
+            "{}: Q {q0}->{q1}, DQ {dq0}->{dq1}",
+            path.display()
+        );
+        assert!(cx.diagnostics().iter().all(|d| !d.message.is_empty()));
+    }
+}
