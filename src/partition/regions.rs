@@ -90,8 +90,8 @@ pub fn convex_regions(g: &Graph, on_npu: impl Fn(NodeId) -> bool) -> Result<Regi
         }
     }
     let mut anc = vec![BitSet::new(n); n];
-    for i in 0..n {
-        for &p in &preds[i] {
+    for (i, ps) in preds.iter().enumerate() {
+        for &p in ps {
             let (lo, hi) = anc.split_at_mut(i);
             hi[0].insert(p);
             hi[0].union_with(&lo[p]);
