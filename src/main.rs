@@ -2,13 +2,14 @@
 //!
 //! Exit codes: 0 success; 1 bad input or failed processing; 2 usage error; 3 a requested gate failed.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use npuopt::ir::Model;
 use npuopt::onnx::ExternalPolicy;
-use npuopt::pass::{PassCx, PassManager};
+use npuopt::pass::{self, PassCx, PassManager};
 use npuopt::{onnx, passes, print, Error};
 
 #[derive(Parser)]
@@ -58,6 +59,12 @@ struct OptimizeArgs {
     /// With `--external-data externalize`: the data file's name (default: OUTPUT's name + `.data`).
     #[arg(long, value_name = "NAME")]
     external_file: Option<String>,
+    /// Where the post-processing model goes (default: OUTPUT with `.post.onnx`).
+    #[arg(long, value_name = "PATH")]
+    post_out: Option<PathBuf>,
+    /// Keep the post-processing in the main model (do not run strip-postprocess).
+    #[arg(long)]
+    keep_postprocess: bool,
     /// Check the IR's invariants after every pass (always on in debug builds).
     #[arg(long)]
     verify_each: bool,
@@ -101,6 +108,17 @@ fn main() -> ExitCode {
     }
 }
 
+/// `out.onnx` → `out.<suffix>.onnx`.
+fn side_path(output: &Path, suffix: &str) -> PathBuf {
+    let stem = output
+        .file_stem()
+        .map_or_else(|| "model".into(), |s| s.to_string_lossy().into_owned());
+    let ext = output
+        .extension()
+        .map_or_else(|| "onnx".into(), |e| e.to_string_lossy().into_owned());
+    output.with_file_name(format!("{stem}.{suffix}.{ext}"))
+}
+
 fn list_passes() {
     for p in passes::registry() {
         let kind = if p.exact() {
@@ -131,6 +149,10 @@ fn optimize(args: OptimizeArgs) -> Result<(), Error> {
             })
             .collect::<Result<_, _>>()?
     };
+    let chosen: Vec<_> = chosen
+        .into_iter()
+        .filter(|p| !(args.keep_postprocess && p.name() == "strip-postprocess"))
+        .collect();
     let known: Vec<&str> = chosen.iter().map(|p| p.name()).collect();
     if let Some(d) = args
         .dump_after
@@ -167,6 +189,25 @@ fn optimize(args: OptimizeArgs) -> Result<(), Error> {
             }
         },
     )?;
+    for side in cx.take_side_models() {
+        let path = match (&args.post_out, side.suffix) {
+            (Some(p), "post") => p.clone(),
+            _ => side_path(&output, side.suffix),
+        };
+        let mut shell = model.shell.clone();
+        pass::apply_metadata(&mut shell, side.metadata);
+        onnx::save(
+            &Model {
+                graph: side.graph,
+                shell,
+            },
+            &path,
+            policy.clone(),
+        )?;
+        if !args.quiet {
+            eprintln!("wrote {}", path.display());
+        }
+    }
     onnx::save(&model, &output, policy)?;
 
     if !args.quiet {

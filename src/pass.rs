@@ -49,6 +49,18 @@ pub struct PassCx {
     diagnostics: Vec<Diagnostic>,
     /// Opsets a pass's new nodes need and the model may not import yet.
     required: BTreeMap<String, i64>,
+    /// Entries a pass adds to the model's metadata (a key given twice keeps the last value).
+    metadata: Vec<(String, String)>,
+    /// Models a pass split off the main one (e.g. the post-processing model).
+    side_models: Vec<SideModel>,
+}
+
+/// A model a pass split off: written beside the main output as `<stem>.<suffix>.onnx`, with the
+/// main model's IR version and opsets, and these metadata entries.
+pub struct SideModel {
+    pub suffix: &'static str,
+    pub graph: Graph,
+    pub metadata: Vec<(String, String)>,
 }
 
 impl PassCx {
@@ -58,6 +70,8 @@ impl PassCx {
             pass: "",
             diagnostics: Vec::new(),
             required: BTreeMap::new(),
+            metadata: Vec::new(),
+            side_models: Vec::new(),
         }
     }
 
@@ -88,9 +102,29 @@ impl PassCx {
         self.opsets.entry(domain.to_string()).or_insert(version);
     }
 
+    /// Adds a metadata entry to the model.
+    pub fn add_metadata(&mut self, key: &str, value: String) {
+        self.metadata.push((key.to_string(), value));
+    }
+
+    /// Hands over a model split off the main one.
+    pub fn add_side_model(&mut self, side: SideModel) {
+        self.side_models.push(side);
+    }
+
+    /// Takes the side models out (the caller writes them).
+    pub fn take_side_models(&mut self) -> Vec<SideModel> {
+        std::mem::take(&mut self.side_models)
+    }
+
     /// Records why a rewrite did not apply to `node`.
     pub fn reject(&mut self, node: &str, reason: impl Into<String>) {
         self.push(Severity::Note, Some(node), reason.into());
+    }
+
+    /// Records a fact worth listing (not about one node, or not a refusal).
+    pub fn note(&mut self, node: Option<&str>, message: impl Into<String>) {
+        self.push(Severity::Note, node, message.into());
     }
 
     /// Records a warning.
@@ -159,6 +193,7 @@ impl PassManager {
             let nodes_before = op_count(&model.graph);
             let changed = pass.run(&mut model.graph, cx).map_err(fail)?;
             import_required_opsets(model, cx);
+            apply_metadata(&mut model.shell, std::mem::take(&mut cx.metadata));
             if self.verify {
                 let problems = verify::verify(&model.graph);
                 if !problems.is_empty() {
@@ -196,6 +231,21 @@ fn import_required_opsets(model: &mut Model, cx: &PassCx) {
                     domain: Some(domain.clone()),
                     version: Some(version),
                 });
+        }
+    }
+}
+
+/// Sets metadata entries, replacing an existing entry of the same key.
+pub fn apply_metadata(shell: &mut crate::proto::ModelProto, entries: Vec<(String, String)>) {
+    for (key, value) in entries {
+        match shell.metadata_props.iter_mut().find(|e| e.key() == key) {
+            Some(e) => e.value = Some(value),
+            None => shell
+                .metadata_props
+                .push(crate::proto::StringStringEntryProto {
+                    key: Some(key),
+                    value: Some(value),
+                }),
         }
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod attrs;
 pub mod consts;
+pub mod extract;
 pub mod graph;
 pub mod op;
 pub mod quant;

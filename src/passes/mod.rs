@@ -7,6 +7,7 @@ pub mod dce;
 pub mod dedup_initializers;
 pub mod fold_qdq;
 pub mod identity_elim;
+pub mod strip_postprocess;
 
 use crate::pass::Pass;
 
@@ -17,6 +18,7 @@ pub fn registry() -> Vec<Box<dyn Pass>> {
         Box::new(dedup_initializers::DedupInitializers),
         Box::new(fold_qdq::FoldQdq),
         Box::new(identity_elim::IdentityElim),
+        Box::new(strip_postprocess::StripPostprocess),
     ]
 }
 
@@ -30,7 +32,8 @@ pub fn find(name: &str) -> Option<Box<dyn Pass>> {
 /// `canonicalize`: identity-elim first (it exposes duplicate and dead constants), then
 /// dedup-initializers (its redirected duplicates become dead), then dce to sweep both.
 /// `default` is what runs without `--pipeline`/`--passes`: canonicalize, then fold-qdq (which
-/// wants canonical Q/DQ: duplicates merged, identities gone), then dce for what the folds left.
+/// wants canonical Q/DQ: duplicates merged, identities gone), then strip-postprocess (its cut
+/// should fall on the integer head convolutions fold-qdq made), then dce for what is left.
 /// Later stages (the target's legalisation and partitioning) append to it as they land.
 pub const PIPELINES: &[(&str, &[&str])] = &[
     ("none", &[]),
@@ -45,6 +48,7 @@ pub const PIPELINES: &[(&str, &[&str])] = &[
             "dedup-initializers",
             "dce",
             "fold-qdq",
+            "strip-postprocess",
             "dce",
         ],
     ),
