@@ -48,6 +48,9 @@ pub fn save(model: &Model, path: &Path, policy: ExternalPolicy) -> Result<(), Er
         reason,
     };
     let dir = folder(path);
+    if !dir.is_dir() {
+        return Err(fail(format!("the output folder '{}' does not exist", dir.display())));
+    }
     let mut external = ExternalWriter::new(policy, dir);
     let bytes = encode::encode_model(model, &mut external)
         .map_err(fail)?
