@@ -10,6 +10,7 @@ pub mod onnx;
 pub mod partition;
 pub mod pass;
 pub mod passes;
+pub mod postprocess;
 pub mod print;
 pub mod proto;
 

@@ -49,7 +49,10 @@ pub fn save(model: &Model, path: &Path, policy: ExternalPolicy) -> Result<(), Er
     };
     let dir = folder(path);
     if !dir.is_dir() {
-        return Err(fail(format!("the output folder '{}' does not exist", dir.display())));
+        return Err(fail(format!(
+            "the output folder '{}' does not exist",
+            dir.display()
+        )));
     }
     let mut external = ExternalWriter::new(policy, dir);
     let bytes = encode::encode_model(model, &mut external)

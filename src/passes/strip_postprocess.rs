@@ -30,7 +30,7 @@ use serde::Serialize;
 
 use crate::ir::consts::constant;
 use crate::ir::extract::{declaration, extract};
-use crate::ir::quant::qdq_params;
+use crate::ir::quant::{qdq_params, quant_of};
 use crate::ir::{Graph, NodeId, NodeKind, Op, Port, ValueId};
 use crate::pass::{Changed, Pass, PassCx, SideModel};
 
@@ -110,6 +110,22 @@ pub struct CutRecord {
     pub reg_max: usize,
     pub nc: Option<i64>,
     pub sigmoid_applied: bool,
+    /// How to dequantize the tensor, when it is quantized: `real = (q - zero_point) * scale`.
+    pub quantization: Option<CutQuantization>,
+}
+
+#[derive(Serialize, Debug, Clone, PartialEq)]
+pub struct CutQuantization {
+    pub scale: f32,
+    pub zero_point: i64,
+}
+
+fn cut_quantization(g: &Graph, v: ValueId) -> Option<CutQuantization> {
+    let p = quant_of(g, v).filter(|p| p.is_per_tensor())?;
+    Some(CutQuantization {
+        scale: p.scale[0],
+        zero_point: p.zp(),
+    })
 }
 
 struct Head {
@@ -372,6 +388,7 @@ fn describe(
                 reg_max,
                 nc: None,
                 sigmoid_applied: sigmoid,
+                quantization: cut_quantization(g, v),
             }
         })
         .collect();
@@ -413,6 +430,7 @@ fn describe(
             reg_max,
             nc: class_channels,
             sigmoid_applied: false,
+            quantization: cut_quantization(g, v),
         });
     }
     records.sort_by(|a, b| (a.scale, a.kind, &a.tensor).cmp(&(b.scale, b.kind, &b.tensor)));
