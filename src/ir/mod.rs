@@ -2,6 +2,7 @@
 
 pub mod attrs;
 pub mod graph;
+pub mod infer;
 pub mod op;
 pub mod tensors;
 pub mod types;
