@@ -112,7 +112,8 @@ fn parse_term(term: &str) -> Result<Vec<Label>, String> {
 struct Labels {
     sizes: BTreeMap<u8, Dim>,
     counts: BTreeMap<u8, usize>,
-    ellipsis: Vec<Dim>,
+    /// The broadcast ellipsis dims, once an operand had an ellipsis.
+    ellipsis: Option<Vec<Dim>>,
 }
 
 impl Labels {
@@ -143,7 +144,20 @@ impl Labels {
                 }
                 Label::Ellipsis => {
                     let part = &shape[pos..pos + ellipsis_rank];
-                    self.ellipsis = dims::broadcast(&self.ellipsis, part)?;
+                    // ONNX requires the same number of ellipsis dims in every operand (numpy
+                    // would also broadcast differing counts); their sizes broadcast.
+                    let merged = match &self.ellipsis {
+                        Some(prev) if prev.len() != part.len() => {
+                            return Err(format!(
+                                "einsum ellipsis covers {} dims in one operand, {} in another",
+                                prev.len(),
+                                part.len()
+                            ))
+                        }
+                        Some(prev) => dims::broadcast(prev, part)?,
+                        None => part.to_vec(),
+                    };
+                    self.ellipsis = Some(merged);
                     pos += ellipsis_rank;
                 }
             }
@@ -165,7 +179,7 @@ impl Labels {
                     })?;
                     out.push(size.clone());
                 }
-                Label::Ellipsis => out.extend(self.ellipsis.iter().cloned()),
+                Label::Ellipsis => out.extend(self.ellipsis.iter().flatten().cloned()),
             }
         }
         Ok(out)
@@ -178,7 +192,12 @@ impl Labels {
             .iter()
             .filter(|(_, &n)| n == 1)
             .filter_map(|(c, _)| self.sizes.get(c).cloned());
-        self.ellipsis.iter().cloned().chain(once).collect()
+        self.ellipsis
+            .iter()
+            .flatten()
+            .cloned()
+            .chain(once)
+            .collect()
     }
 }
 

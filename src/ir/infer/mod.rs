@@ -10,7 +10,7 @@
 //!   element type is never changed;
 //! - ops without a rule ([`Op::Other`], subgraph ops) keep what was declared.
 //!
-//! Small integer tensors (shapes, indices, axes: at most [`data::MAX_ELEMENTS`] elements, rank ≤ 1)
+//! Small integer tensors (shapes, indices, axes: at most 64 elements, rank ≤ 1)
 //! also get their *contents* propagated, like ONNX's data propagation: `Shape` of a partly static
 //! shape gives its dims (symbolic ones included), and `Gather`/`Slice`/`Concat`/arithmetic on those
 //! keep them known, so `Reshape`, `Expand`, `Slice`, `Resize`, … fed by computed shapes still get

@@ -550,11 +550,17 @@ fn einsum_shapes() {
     assert_eq!(
         ok1(
             "Einsum",
-            &["f32[7,1,3,4]", "f32[2,4,5]"],
+            &["f32[7,1,3,4]", "f32[7,2,4,5]"],
             eq("...ij, ...jk -> ...ik")
         ),
         "f32[7,2,3,5]"
     );
+    assert!(issue1(
+        "Einsum",
+        &["f32[7,1,3,4]", "f32[2,4,5]"],
+        eq("...ij,...jk->...ik")
+    )
+    .contains("ellipsis covers 2 dims in one operand, 1 in another"));
     assert!(issue1("Einsum", &["f32[3,4]", "f32[5,6]"], eq("ij,jk->ik")).contains("label 'j'"));
     assert!(issue1("Einsum", &["f32[3,4]"], eq("ijk->i")).contains("does not fit"));
     assert!(issue1("Einsum", &["f32[3,4]"], eq("ij->z")).contains("no input"));
