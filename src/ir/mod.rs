@@ -4,6 +4,7 @@ pub mod attrs;
 pub mod consts;
 pub mod extract;
 pub mod graph;
+pub mod infer;
 pub mod op;
 pub mod quant;
 pub mod rewire;
