@@ -15,3 +15,14 @@ pub mod print;
 pub mod proto;
 
 pub use error::Error;
+
+use std::path::Path;
+
+/// Loads a model and infers the type of every value; returns the inference issues (values whose
+/// declared type contradicts what their op computes, malformed nodes), which are not fatal.
+pub fn load(path: &Path) -> Result<(ir::Model, Vec<String>), Error> {
+    let mut model = onnx::load(path)?;
+    let cx = pass::PassCx::for_model(&model);
+    let issues = ir::infer::infer_types(&mut model.graph, &cx.opsets);
+    Ok((model, issues))
+}

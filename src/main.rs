@@ -178,7 +178,12 @@ fn optimize(args: OptimizeArgs) -> Result<(), Error> {
         },
     };
 
-    let mut model = onnx::load(&input)?;
+    let (mut model, issues) = npuopt::load(&input)?;
+    if !args.quiet {
+        for issue in &issues {
+            eprintln!("note[infer] {issue}");
+        }
+    }
     let mut cx = PassCx::for_model(&model);
     let records = PassManager::new(chosen).verify_each(args.verify_each).run(
         &mut model,

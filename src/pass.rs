@@ -193,6 +193,10 @@ impl PassManager {
             let nodes_before = op_count(&model.graph);
             let changed = pass.run(&mut model.graph, cx).map_err(fail)?;
             import_required_opsets(model, cx);
+            if changed == Changed::Yes {
+                // Keep every value typed for the next pass; issues were reported at load.
+                let _ = crate::ir::infer::infer_types(&mut model.graph, &cx.opsets);
+            }
             apply_metadata(&mut model.shell, std::mem::take(&mut cx.metadata));
             if self.verify {
                 let problems = verify::verify(&model.graph);
