@@ -178,6 +178,7 @@ fn optimize(args: OptimizeArgs) -> Result<(), Error> {
         },
     };
 
+    onnx::check_output_folder(&output)?;
     let (mut model, issues) = npuopt::load(&input)?;
     if !args.quiet {
         for issue in &issues {

@@ -27,7 +27,9 @@ fn quantized_fixtures() -> Vec<std::path::PathBuf> {
     let mut v: Vec<_> = std::fs::read_dir("tests/fixtures")
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.to_string_lossy().contains(".qdq"))
+        .filter(|p| {
+            p.extension().is_some_and(|e| e == "onnx") && p.to_string_lossy().contains(".qdq")
+        })
         .collect();
     v.sort();
     assert!(!v.is_empty());

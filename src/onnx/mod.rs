@@ -76,6 +76,19 @@ pub fn save(model: &Model, path: &Path, policy: ExternalPolicy) -> Result<(), Er
     Ok(())
 }
 
+/// Fails unless the folder `path` would be written into exists (checked before any work is done).
+pub fn check_output_folder(path: &Path) -> Result<(), Error> {
+    let dir = folder(path);
+    if dir.is_dir() {
+        Ok(())
+    } else {
+        Err(Error::Output {
+            path: path.to_path_buf(),
+            reason: format!("the output folder '{}' does not exist", dir.display()),
+        })
+    }
+}
+
 /// A new file gets the usual 0644 rather than the temporary file's 0600; a replaced file keeps its mode.
 fn set_permissions_like(tmp: &Path, target: &Path) {
     let perms = match fs::metadata(target) {

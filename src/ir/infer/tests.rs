@@ -53,10 +53,10 @@ impl B {
             ..Default::default()
         };
         let node = self.g.add_node(
-            NodeKind::Input(GraphInput {
+            NodeKind::Input(Box::new(GraphInput {
                 info,
                 default: None,
-            }),
+            })),
             vec![Value::typed(name, ty(t))],
         );
         ValueId { node, slot: 0 }
