@@ -10,8 +10,6 @@
 //! What to run is written like a case file's first line, without the `# run:`:
 //! `dce`, `identity-elim,dce` (passes in order) or `pipeline canonicalize`.
 
-use std::collections::BTreeMap;
-
 use crate::ir::Model;
 use crate::pass::{Pass, PassCx, PassManager};
 use crate::passes;
@@ -115,7 +113,7 @@ pub fn run(spec: &str, before: &str) -> Result<Outcome, String> {
     };
     let before = print_graph(&model.graph);
     let numbering = Numbering::of(&model.graph);
-    let mut cx = PassCx::new(BTreeMap::from([(String::new(), CASE_OPSET)]));
+    let mut cx = PassCx::for_model(&model);
     let records = PassManager::new(passes)
         .verify_each(true)
         .run(&mut model, &mut cx, |_, _| {})

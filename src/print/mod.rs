@@ -6,7 +6,7 @@
 //! const %2: i8[16,3,3,3] #3f9a1c2e
 //! %3: f32[1,16,80,80] = Conv(%0, %2, _) {group=1, kernel_shape=[3,3], strides=[2,2]}  # /model.0/conv/Conv
 //! %4, %5 = Split(%3) {axis=1}
-//! %6 = com.microsoft.QLinearAdd(%4, %1, %5)
+//! %6 = com.microsoft.FastGelu(%4, %1)
 //! output %6 "output0"
 //! ```
 //!
@@ -16,6 +16,9 @@
 //! because they are the model's signature. Attributes are sorted by name; a node's name is the
 //! trailing comment. Types are printed when known. Two graphs that differ only in intermediate
 //! names or node/initializer storage print the same.
+//!
+//! Lists inside attributes are written without blanks (`[1,1]`), element lists of constants with
+//! them (`[0.5, 1.0]`). `--dump-after PASS` prints this text too.
 //!
 //! **Constants.** At most 8 elements are written out (floats always with a `.` or an exponent,
 //! integers plain, `true`/`false`, quoted strings); larger tensors, and element types that have no

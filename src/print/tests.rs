@@ -488,3 +488,24 @@ fn numbered_print_keeps_survivors_numbers_and_never_reuses_a_removed_nodes() {
         "input %0 \"x\": f32[4]\n%1 = Relu(%0)  # a\n%4 = Sigmoid(%1)\n%3 = Abs(%4)  # c\noutput %3 \"y\"\n"
     );
 }
+
+#[test]
+fn a_cyclic_graph_still_prints_and_says_so() {
+    let mut g =
+        parse_graph("input %x \"x\"\n%a = Add(%x, _)  # a\n%b = Relu(%a)  # b\noutput %b \"y\"\n")
+            .unwrap();
+    let ops = g.op_order().unwrap();
+    g.set_input(
+        ops[0],
+        1,
+        Some(ValueId {
+            node: ops[1],
+            slot: 0,
+        }),
+    );
+    assert_eq!(
+        print_graph(&g),
+        "# error: the graph has a cycle through node 'a'; ops in creation order\n\
+         input %0 \"x\"\n%1 = Add(%0, %2)  # a\n%2 = Relu(%1)  # b\noutput %2 \"y\"\n"
+    );
+}
