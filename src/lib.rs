@@ -13,6 +13,7 @@ pub mod passes;
 pub mod postprocess;
 pub mod print;
 pub mod proto;
+pub mod testing;
 
 pub use error::Error;
 

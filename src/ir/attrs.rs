@@ -131,7 +131,9 @@ impl OpNode {
     }
 }
 
-fn base(name: &str, ty: AttributeType) -> proto::AttributeProto {
+/// An attribute of type `ty` with no value yet; for the kinds without a constructor below
+/// (graphs, tensor lists, type protos), which only the text IR parser builds.
+pub fn base(name: &str, ty: AttributeType) -> proto::AttributeProto {
     proto::AttributeProto {
         name: Some(name.to_string()),
         r#type: Some(ty as i32),
@@ -176,6 +178,14 @@ pub fn string(name: &str, v: &str) -> proto::AttributeProto {
     proto::AttributeProto {
         s: Some(Bytes::copy_from_slice(v.as_bytes())),
         ..base(name, AttributeType::String)
+    }
+}
+
+/// A STRINGS attribute.
+pub fn strings(name: &str, v: &[&[u8]]) -> proto::AttributeProto {
+    proto::AttributeProto {
+        strings: v.iter().map(|s| Bytes::copy_from_slice(s)).collect(),
+        ..base(name, AttributeType::Strings)
     }
 }
 
