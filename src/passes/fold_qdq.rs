@@ -129,6 +129,8 @@ impl Folder<'_> {
         };
         match op {
             Op::QuantizeLinear => self.fold_requantize(id),
+            // The unit's own boundary: handled from the op it surrounds.
+            Op::DequantizeLinear => Err(Outcome::NotAUnit),
             Op::Conv => self.fold_conv(id),
             Op::MatMul => self.fold_with_params(id, Op::MatMul, &[0, 1]),
             Op::Add | Op::Mul => self.fold_with_params(id, op, &[0, 1]),
