@@ -1,3 +1,4 @@
 //! Partitioning: per-node placement → convex NPU regions.
 
+pub mod cost;
 pub mod regions;
