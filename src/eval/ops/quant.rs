@@ -65,7 +65,7 @@ fn params(ctx: &Ctx, shape: &[usize]) -> Result<Params, Fail> {
         .collect();
     let zero_point = match ctx.opt(2) {
         Some(z) => {
-            if z.shape() != scale_t.shape() {
+            if z.len() != scale_t.len() {
                 return Err(Fail::invalid(format!(
                     "zero point of shape {:?} for a scale of shape {:?}",
                     z.shape(),
