@@ -5,6 +5,7 @@
 
 pub mod diag;
 pub mod error;
+pub mod eval;
 pub mod ir;
 pub mod onnx;
 pub mod partition;
