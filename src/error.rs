@@ -16,4 +16,7 @@ pub enum Error {
     /// The request itself is wrong (unknown pass or pipeline, …).
     #[error("{0}")]
     Usage(String),
+    /// A check the user asked for failed (verify found a difference, a coverage gate was missed).
+    #[error("{0}")]
+    Gate(String),
 }

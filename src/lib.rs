@@ -3,6 +3,7 @@
 //! The stages, one direction: [`onnx`] decodes a model into the [`ir`], [`pass`] runs rewrite
 //! passes from [`passes`] over it, and [`onnx`] encodes it again. See DESIGN.md beside the repo.
 
+pub mod compare;
 pub mod diag;
 pub mod error;
 pub mod eval;

@@ -10,6 +10,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 use npuopt::ir::Model;
 use npuopt::onnx::ExternalPolicy;
 use npuopt::pass::{self, PassCx, PassManager};
+use npuopt::compare::{self, Tolerance};
+use npuopt::eval::{self, Tensor};
 use npuopt::{onnx, passes, print, Error};
 
 #[derive(Parser)]
@@ -31,6 +33,41 @@ struct Cli {
 enum Command {
     /// List every pass with its one-line description and whether it is exact.
     Passes,
+    /// Run a model with the reference evaluator and save its outputs as NumPy `.npy` files.
+    Run {
+        model: PathBuf,
+        /// An input from a file: `NAME=FILE.npy` (inputs not given are random from --seed).
+        #[arg(long = "input", value_name = "NAME=FILE.npy")]
+        inputs: Vec<String>,
+        /// Seed of the random inputs (floats in [0, 1], integers over their range).
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Folder for `<output name>.npy` files.
+        #[arg(long, value_name = "DIR")]
+        save_outputs: PathBuf,
+    },
+    /// Run two models on the same inputs and compare their outputs by name (exit 3 on a difference).
+    Verify {
+        a: PathBuf,
+        b: PathBuf,
+        /// An input from a file: `NAME=FILE.npy` (inputs not given are random from --seed).
+        #[arg(long = "input", value_name = "NAME=FILE.npy")]
+        inputs: Vec<String>,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Number of runs, with seeds seed, seed+1, …
+        #[arg(long, default_value_t = 1)]
+        runs: u64,
+        /// Absolute tolerance for float outputs.
+        #[arg(long, default_value_t = 1e-5)]
+        atol: f64,
+        /// Relative tolerance for float outputs.
+        #[arg(long, default_value_t = 1e-5)]
+        rtol: f64,
+        /// Allowed difference of integer (quantized) outputs, in LSBs.
+        #[arg(long, default_value_t = 1)]
+        lsb: i64,
+    },
 }
 
 #[derive(clap::Args)]
@@ -94,6 +131,22 @@ fn main() -> ExitCode {
             list_passes();
             Ok(())
         }
+        Some(Command::Run {
+            model,
+            inputs,
+            seed,
+            save_outputs,
+        }) => run(&model, &inputs, seed, &save_outputs),
+        Some(Command::Verify {
+            a,
+            b,
+            inputs,
+            seed,
+            runs,
+            atol,
+            rtol,
+            lsb,
+        }) => verify(&a, &b, &inputs, seed, runs, &Tolerance { atol, rtol, lsb }),
         None => optimize(cli.optimize),
     };
     match result {
@@ -102,6 +155,7 @@ fn main() -> ExitCode {
             eprintln!("error: {e}");
             ExitCode::from(match e {
                 Error::Usage(_) => 2,
+                Error::Gate(_) => 3,
                 _ => 1,
             })
         }
@@ -117,6 +171,96 @@ fn side_path(output: &Path, suffix: &str) -> PathBuf {
         .extension()
         .map_or_else(|| "onnx".into(), |e| e.to_string_lossy().into_owned());
     output.with_file_name(format!("{stem}.{suffix}.{ext}"))
+}
+
+/// Inputs for a model: the files given as `NAME=FILE.npy`, random ones for the rest.
+fn model_inputs(model: &Model, path: &Path, given: &[String], seed: u64) -> Result<Vec<(String, Tensor)>, Error> {
+    let bad = |reason: String| Error::BadInput {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let mut inputs = compare::random_inputs(&model.graph, seed).map_err(bad)?;
+    for spec in given {
+        let Some((name, file)) = spec.split_once('=') else {
+            return Err(Error::Usage(format!("--input {spec}: expected NAME=FILE.npy")));
+        };
+        let bytes = std::fs::read(file).map_err(|e| Error::BadInput {
+            path: file.into(),
+            reason: format!("cannot read: {e}"),
+        })?;
+        let tensor = eval::npy::read(&bytes).map_err(|e| Error::BadInput {
+            path: file.into(),
+            reason: e.reason,
+        })?;
+        match inputs.iter_mut().find(|(n, _)| n == name) {
+            Some(slot) => slot.1 = tensor,
+            None => inputs.push((name.to_string(), tensor)),
+        }
+    }
+    Ok(inputs)
+}
+
+fn run(path: &Path, given: &[String], seed: u64, dir: &Path) -> Result<(), Error> {
+    let (model, _) = npuopt::load(path)?;
+    let inputs = model_inputs(&model, path, given, seed)?;
+    let outputs = eval::run_with(&model.graph, &inputs, &eval::Options::for_model(&model)).map_err(|e| Error::BadInput {
+        path: path.to_path_buf(),
+        reason: format!("evaluation failed: {e}"),
+    })?;
+    std::fs::create_dir_all(dir).map_err(|e| Error::Output {
+        path: dir.to_path_buf(),
+        reason: format!("cannot create: {e}"),
+    })?;
+    for (name, tensor) in &outputs {
+        let file = dir.join(format!("{}.npy", name.replace(['/', '\\'], "_")));
+        let bytes = eval::npy::write(tensor).map_err(|e| Error::Output {
+            path: file.clone(),
+            reason: e.reason,
+        })?;
+        onnx::write_atomically(&file, &bytes)?;
+        println!("{} {:?} {:?} -> {}", name, tensor.dtype(), tensor.shape(), file.display());
+    }
+    Ok(())
+}
+
+fn verify(a: &Path, b: &Path, given: &[String], seed: u64, runs: u64, tol: &Tolerance) -> Result<(), Error> {
+    let (ma, _) = npuopt::load(a)?;
+    let (mb, _) = npuopt::load(b)?;
+    let mut all_within = true;
+    for run in 0..runs.max(1) {
+        let inputs = model_inputs(&ma, a, given, seed + run)?;
+        let c = compare::compare(&ma, &mb, &inputs, tol).map_err(|reason| Error::BadInput {
+            path: a.to_path_buf(),
+            reason: format!("evaluation failed: {reason}"),
+        })?;
+        println!("run {} (seed {}):", run + 1, seed + run);
+        for o in &c.outputs {
+            match &o.difference {
+                Some(d) => match d.lsb {
+                    Some(lsb) => println!("  {:<40} max {lsb} LSB {}", o.name, if o.within { "ok" } else { "DIFFERS" }),
+                    None => println!(
+                        "  {:<40} max abs {:.3e}  max rel {:.3e} {}",
+                        o.name,
+                        d.max_abs,
+                        d.max_rel,
+                        if o.within { "ok" } else { "DIFFERS" }
+                    ),
+                },
+                None => println!("  {:<40} missing or of another shape in {}  DIFFERS", o.name, b.display()),
+            }
+        }
+        if !c.within() {
+            all_within = false;
+            if let Some((name, d)) = &c.first_divergence {
+                println!("  first diverging tensor both models compute: {name} (max abs {:.3e})", d.max_abs);
+            }
+        }
+    }
+    if all_within {
+        Ok(())
+    } else {
+        Err(Error::Gate(format!("{} and {} compute different outputs", a.display(), b.display())))
+    }
 }
 
 fn list_passes() {

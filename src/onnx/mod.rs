@@ -47,14 +47,8 @@ pub fn save(model: &Model, path: &Path, policy: ExternalPolicy) -> Result<(), Er
         path: path.to_path_buf(),
         reason,
     };
-    let dir = folder(path);
-    if !dir.is_dir() {
-        return Err(fail(format!(
-            "the output folder '{}' does not exist",
-            dir.display()
-        )));
-    }
-    let mut external = ExternalWriter::new(policy, dir);
+    check_output_folder(path)?;
+    let mut external = ExternalWriter::new(policy, folder(path));
     let bytes = encode::encode_model(model, &mut external)
         .map_err(fail)?
         .encode_to_vec();
@@ -64,15 +58,23 @@ pub fn save(model: &Model, path: &Path, policy: ExternalPolicy) -> Result<(), Er
             bytes.len()
         )));
     }
-    let mut tmp = NamedTempFile::new_in(dir)
-        .map_err(|e| fail(format!("cannot create a temporary file: {e}")))?;
-    tmp.write_all(&bytes)
+    external.commit().map_err(fail)?;
+    write_atomically(path, &bytes)
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder and a rename.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let fail = |reason: String| Error::Output {
+        path: path.to_path_buf(),
+        reason,
+    };
+    check_output_folder(path)?;
+    let mut tmp = NamedTempFile::new_in(folder(path)).map_err(|e| fail(format!("cannot create a temporary file: {e}")))?;
+    tmp.write_all(bytes)
         .and_then(|()| tmp.as_file().sync_all())
         .map_err(|e| fail(format!("cannot write: {e}")))?;
     set_permissions_like(tmp.path(), path);
-    external.commit().map_err(fail)?;
-    tmp.persist(path)
-        .map_err(|e| fail(format!("cannot write: {}", e.error)))?;
+    tmp.persist(path).map_err(|e| fail(format!("cannot write: {}", e.error)))?;
     Ok(())
 }
 

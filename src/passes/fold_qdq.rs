@@ -134,7 +134,11 @@ impl Folder<'_> {
             Op::Conv => self.fold_conv(id),
             Op::MatMul => self.fold_with_params(id, Op::MatMul, &[0, 1]),
             Op::Add | Op::Mul => self.fold_with_params(id, op, &[0, 1]),
-            Op::LeakyRelu | Op::Sigmoid | Op::AveragePool | Op::GlobalAveragePool | Op::Softmax => {
+            Op::Softmax => refuse(
+                "QLinearSoftmax computes exp from a lookup table and is not within 1 LSB of the \
+                 float Softmax; it stays in float between Q/DQ",
+            ),
+            Op::LeakyRelu | Op::Sigmoid | Op::AveragePool | Op::GlobalAveragePool => {
                 self.fold_with_params(id, op, &[0])
             }
             Op::Concat => self.fold_concat(id),

@@ -100,7 +100,7 @@
 mod lexer;
 mod parser;
 mod printer;
-mod synth;
+pub(crate) mod synth;
 mod tensor_text;
 
 #[cfg(test)]
