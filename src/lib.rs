@@ -11,5 +11,6 @@ pub mod pass;
 pub mod passes;
 pub mod print;
 pub mod proto;
+pub mod target;
 
 pub use error::Error;
