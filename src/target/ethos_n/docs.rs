@@ -74,13 +74,18 @@ fn write_summary(doc: &mut String) {
          |---|---|---|---|\n",
     );
     for &kind in OpKind::ALL {
-        let of_kind = || checks().iter().filter(move |c| c.op == kind);
-        let library = of_kind()
-            .filter(|c| c.stage == Stage::SupportLibrary)
-            .count();
-        let tvm = of_kind()
-            .filter(|c| c.stage != Stage::SupportLibrary)
-            .count();
+        // Distinct ids: a check whose predicate changed between releases has several records.
+        let count = |library: bool| {
+            let mut ids: Vec<&str> = checks()
+                .iter()
+                .filter(|c| c.op == kind && (c.stage == Stage::SupportLibrary) == library)
+                .filter(|c| !is_no_query(c))
+                .map(|c| c.id)
+                .collect();
+            ids.dedup();
+            ids.len()
+        };
+        let (library, tvm) = (count(true), count(false));
         let _ = writeln!(
             doc,
             "| [{kind}](#{}) | {} | {library} | {tvm} |",
@@ -91,6 +96,11 @@ fn write_summary(doc: &mut String) {
     doc.push('\n');
 }
 
+/// The record that stands for a query missing from some releases (its message is ours).
+fn is_no_query(check: &Check) -> bool {
+    check.id.ends_with(".no-query")
+}
+
 /// The releases in which the operation's query exists: those with a check other than the
 /// `no-query` marker.
 fn query_releases(kind: OpKind) -> Releases {
@@ -98,7 +108,7 @@ fn query_releases(kind: OpKind) -> Releases {
         checks().iter().any(|c| {
             c.op == kind
                 && c.stage == Stage::SupportLibrary
-                && !c.id.ends_with(".no-query")
+                && !is_no_query(c)
                 && c.releases.contains(release)
         })
     };
@@ -125,7 +135,7 @@ fn write_operation(doc: &mut String, kind: OpKind) {
             stage_name(check),
             check.releases.describe(),
             level_name(check.level),
-            message_cell(check.message)
+            message_cell(check)
         );
     }
     doc.push('\n');
@@ -148,10 +158,15 @@ fn level_name(level: Level) -> &'static str {
     }
 }
 
-fn message_cell(message: &str) -> String {
-    if message.is_empty() {
+fn message_cell(check: &Check) -> String {
+    if check.message.is_empty() {
         "*(no reason given)*".to_string()
+    } else if is_no_query(check) {
+        format!(
+            "`{}` *(npuopt's text: the library has no such query)*",
+            check.message
+        )
     } else {
-        format!("`{message}`")
+        format!("`{}`", check.message)
     }
 }

@@ -60,7 +60,7 @@ impl DataType {
     }
 
     /// Bytes per element; none for unquantized types.
-    pub fn size_bytes(&self) -> Option<u64> {
+    pub fn size_bytes(&self) -> Option<u32> {
         match self {
             DataType::U8 | DataType::I8 => Some(1),
             DataType::I32 => Some(4),
@@ -220,13 +220,18 @@ impl TensorInfo {
         self.shape[3]
     }
 
-    pub fn num_elements(&self) -> u64 {
-        self.shape.iter().map(|&d| u64::from(d)).product()
+    /// The Support Library's `GetNumElements`, in its wrapping u32 arithmetic.
+    pub fn num_elements(&self) -> u32 {
+        self.shape.iter().fold(1, |n: u32, &d| n.wrapping_mul(d))
     }
 
-    /// The Support Library's `TotalSizeBytes`; an unquantized type counts one byte per element.
-    pub fn size_bytes(&self) -> u64 {
-        self.dtype.size_bytes().unwrap_or(1) * self.num_elements()
+    /// The Support Library's `TotalSizeBytes`, in its wrapping u32 arithmetic (so a huge tensor
+    /// can count as empty, as it does there); an unquantized type counts one byte per element.
+    pub fn size_bytes(&self) -> u32 {
+        self.dtype
+            .size_bytes()
+            .unwrap_or(1)
+            .wrapping_mul(self.num_elements())
     }
 
     /// The Support Library's `TensorInfo ==`: shape, dtype, format and quantization (exact floats).
@@ -378,6 +383,10 @@ pub struct Convolution {
     pub output: Option<TensorInfo>,
     /// `[dH, dW]`. The Support Library has no dilation; only TVM's front end checks it.
     pub dilation: [u32; 2],
+    /// TVM only: when `padding` comes from a separate Pad operation in front of the convolution
+    /// (TVM's `nn.pad → qnn.conv2d` pattern), the convolution's own padding attribute, which
+    /// TVM requires to be zero. `None` when there is no Pad operation.
+    pub fused_pad_attribute: Option<Padding>,
 }
 
 pub type DepthwiseConvolution = Convolution;
@@ -703,19 +712,36 @@ impl Elementwise {
     }
 }
 
-/// Depth-to-space and space-to-depth (the library's `DepthToSpaceInfo` serves both).
+/// How depth-to-space orders the channels it spreads out. The Support Library has no such field
+/// (it implements DCR); only TVM's front end checks it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DepthToSpaceMode {
+    /// Depth-column-row (TensorFlow's and ONNX's default).
+    Dcr,
+    /// Column-row-depth.
+    Crd,
+}
+
+impl DepthToSpaceMode {
+    pub fn name(self) -> &'static str {
+        match self {
+            DepthToSpaceMode::Dcr => "DCR",
+            DepthToSpaceMode::Crd => "CRD",
+        }
+    }
+}
+
+/// Moves `block_size`² channel groups into `block_size`×`block_size` spatial blocks.
 #[derive(Clone, Debug)]
-pub struct BlockRearrange {
+pub struct DepthToSpace {
     pub input: TensorInfo,
     pub block_size: u32,
+    pub mode: DepthToSpaceMode,
     pub output: Option<TensorInfo>,
 }
 
-pub type DepthToSpace = BlockRearrange;
-pub type SpaceToDepth = BlockRearrange;
-
-impl BlockRearrange {
-    pub fn expected_depth_to_space_output(&self) -> TensorInfo {
+impl DepthToSpace {
+    pub fn expected_output(&self) -> TensorInfo {
         let b = self.block_size;
         let mut info = self.input.clone();
         info.shape[1] = info.shape[1].wrapping_mul(b);
@@ -723,8 +749,18 @@ impl BlockRearrange {
         info.shape[3] = info.shape[3].checked_div(b.wrapping_mul(b)).unwrap_or(0);
         info
     }
+}
 
-    pub fn expected_space_to_depth_output(&self) -> TensorInfo {
+/// The inverse of [`DepthToSpace`]; the Support Library only estimates it.
+#[derive(Clone, Debug)]
+pub struct SpaceToDepth {
+    pub input: TensorInfo,
+    pub block_size: u32,
+    pub output: Option<TensorInfo>,
+}
+
+impl SpaceToDepth {
+    pub fn expected_output(&self) -> TensorInfo {
         let b = self.block_size;
         let mut info = self.input.clone();
         info.shape[1] = info.shape[1].checked_div(b).unwrap_or(0);
@@ -798,6 +834,17 @@ impl StandalonePadding {
     }
 }
 
+/// An operation the NPU cannot run but whose performance the Support Library can estimate
+/// (`IsEstimateOnlySupported`): the caller states its outputs.
+#[derive(Clone, Debug)]
+pub struct EstimateOnly {
+    pub inputs: Vec<TensorInfo>,
+    /// The outputs the caller declares (`EstimateOnlyInfo::m_OutputInfos`).
+    pub declared_outputs: Vec<TensorInfo>,
+    /// The outputs expected by the caller, compared with the declared ones.
+    pub outputs: Option<Vec<TensorInfo>>,
+}
+
 macro_rules! operations {
     ($($variant:ident($ty:ty)),* $(,)?) => {
         /// One operation to judge, tagged with its Support Library query.
@@ -839,8 +886,9 @@ operations! {
     Concatenation(Concatenation),
     Constant(Constant),
     Convolution(Convolution),
-    DepthToSpace(BlockRearrange),
+    DepthToSpace(DepthToSpace),
     DepthwiseConvolution(Convolution),
+    EstimateOnly(EstimateOnly),
     FullyConnected(FullyConnected),
     Input(Unary),
     LeakyRelu(LeakyRelu),
@@ -855,7 +903,7 @@ operations! {
     Resize(Resize),
     Sigmoid(Unary),
     Softmax(Unary),
-    SpaceToDepth(BlockRearrange),
+    SpaceToDepth(SpaceToDepth),
     Split(Split),
     StandalonePadding(StandalonePadding),
     Tanh(Unary),
@@ -930,6 +978,7 @@ mod tests {
             output_quant: QuantInfo::new(3, 0.5),
             output: None,
             dilation: [1, 1],
+            fused_pad_attribute: None,
         };
         let out = conv.expected_output();
         assert_eq!(out.shape, [1, 8, 8, 4]);

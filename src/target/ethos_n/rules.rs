@@ -159,8 +159,9 @@ pub fn checks_for(kind: OpKind, profile: &Profile) -> impl Iterator<Item = &'sta
         .filter(move |check| check.op == kind && check.applies(profile))
 }
 
-/// Judges one operation under `profile`.
-pub fn evaluate(profile: &Profile, op: &Operation) -> Verdict {
+/// Judges one operation under `profile`: TVM's front-end checks first (when the profile has
+/// them), then the Support Library's query, in the order of the table.
+pub fn check(op: &Operation, profile: &Profile) -> Verdict {
     let kind = op.kind();
     if let Some(verdict) = tvm_verdict(profile, op) {
         return verdict;
@@ -379,6 +380,8 @@ static CHECKS: &[Check] = &[
         |_, op| own_zero_point(&op.info)),
 
     // ---- Convolution (IsConvolutionSupported) ----
+    check!(Convolution, "conv.tvm-pad-op", TVM, ALL, U, "both op and attr padding exist, must be either op/attr only or no padding",
+        |_, op| tvm::fused_pad_attribute(op.fused_pad_attribute)),
     check!(Convolution, "conv.tvm-dilation", TVM, ALL, U, "dilation={}, dilation must = [1, 1]", |_, op| tvm::dilation(op.dilation)),
     check!(Convolution, "conv.tvm-input-rank", TVM, ALL, U, tvm_rank!(), |_, op| tvm::rank(&op.input)),
     check!(Convolution, "conv.tvm-input-batch", TVM, ALL, U, tvm_batch!(), |_, op| tvm::batch(&op.input)),
@@ -403,7 +406,7 @@ static CHECKS: &[Check] = &[
     check!(Convolution, "conv.bias-format", SL, ALL, U, "Bias for conv must be NHWC",
         |_, op| format_is(&op.bias, DataFormat::Nhwc)),
     check!(Convolution, "conv.bias-shape", SL, ALL, U, "Invalid bias tensor dimensions",
-        |_, op| bias_shape(&op.bias, u64::from(op.weights.shape[3]))),
+        |_, op| bias_shape(&op.bias, op.weights.shape[3])),
     check!(Convolution, "conv.weights-input-channels", SL, ALL, U, "Weights input channels dimension (I) must match Input channels dimension (C)",
         |_, op| weights_match_input(op)),
     check!(Convolution, "conv.kernel-stride-zero", SL, ALL, U, "Invalid kernel/stride parameters",
@@ -454,6 +457,7 @@ static CHECKS: &[Check] = &[
         |_, op| overall_scale(&op.input.quant, &op.weights.quant, &op.output_quant)),
 
     // ---- DepthToSpace (IsDepthToSpaceSupported) ----
+    check!(DepthToSpace, "depth-to-space.tvm-mode", TVM_ALONE, ALL, U, "mode={}, mode must = DCR", |_, op| tvm::depth_to_space_mode(op.mode)),
     check!(DepthToSpace, "depth-to-space.tvm-input-rank", TVM, ALL, U, tvm_rank!(), |_, op| tvm::rank(&op.input)),
     check!(DepthToSpace, "depth-to-space.tvm-input-batch", TVM, ALL, U, tvm_batch!(), |_, op| tvm::batch(&op.input)),
     check!(DepthToSpace, "depth-to-space.tvm-input-dtype", TVM, ALL, U, tvm_dtype!(), |_, op| tvm::dtype(&op.input)),
@@ -476,11 +480,13 @@ static CHECKS: &[Check] = &[
     check!(DepthToSpace, "depth-to-space.input-zero-point", SL, ALL, U, "Zero point out of range for input info",
         |_, op| own_zero_point(&op.input)),
     check!(DepthToSpace, "depth-to-space.output-info", SL, ALL, U, "Provided outputInfo is incorrect",
-        |_, op| output_info(op.output.as_ref(), &op.expected_depth_to_space_output())),
+        |_, op| output_info(op.output.as_ref(), &op.expected_output())),
     check!(DepthToSpace, "depth-to-space.block-size", SL, ALL, E, "Only block size of 2 is supported",
         |_, op| require(op.block_size == 2, || format!("block size {}, must be 2", op.block_size))),
 
     // ---- DepthwiseConvolution (IsDepthwiseConvolutionSupported) ----
+    check!(DepthwiseConvolution, "dwconv.tvm-pad-op", TVM, ALL, U, "both op and attr padding exist, must be either op/attr only or no padding",
+        |_, op| tvm::fused_pad_attribute(op.fused_pad_attribute)),
     check!(DepthwiseConvolution, "dwconv.tvm-dilation", TVM, ALL, U, "dilation={}, dilation must = [1, 1]", |_, op| tvm::dilation(op.dilation)),
     check!(DepthwiseConvolution, "dwconv.tvm-input-rank", TVM, ALL, U, tvm_rank!(), |_, op| tvm::rank(&op.input)),
     check!(DepthwiseConvolution, "dwconv.tvm-input-batch", TVM, ALL, U, tvm_batch!(), |_, op| tvm::batch(&op.input)),
@@ -505,7 +511,7 @@ static CHECKS: &[Check] = &[
     check!(DepthwiseConvolution, "dwconv.bias-format", SL, ALL, U, "Bias for depthwise conv must be NHWC",
         |_, op| format_is(&op.bias, DataFormat::Nhwc)),
     check!(DepthwiseConvolution, "dwconv.bias-shape", SL, ALL, U, "Invalid bias tensor dimensions",
-        |_, op| bias_shape(&op.bias, u64::from(op.weights.shape[2]) * u64::from(op.weights.shape[3]))),
+        |_, op| bias_shape(&op.bias, op.weights.shape[2].wrapping_mul(op.weights.shape[3]))),
     check!(DepthwiseConvolution, "dwconv.weights-input-channels", SL, ALL, U, "Weights input channels dimension (I) must match Input channels dimension (C)",
         |_, op| weights_match_input(op)),
     check!(DepthwiseConvolution, "dwconv.kernel-stride-zero", SL, ALL, U, "Invalid kernel/stride parameters",
@@ -557,6 +563,15 @@ static CHECKS: &[Check] = &[
     check!(DepthwiseConvolution, "dwconv.overall-scale", SL, ALL, E, "Depthwise Convolution: Overall scale (of the input * weights / output) should be in the range (2^-32, 65536)",
         |_, op| overall_scale(&op.input.quant, &op.weights.quant, &op.output_quant)),
 
+    // ---- EstimateOnly (IsEstimateOnlySupported: never better than EstimateOnly) ----
+    check!(EstimateOnly, "estimate-only.zero-point", SL, ALL, U, "Zero point out of range for at least one output info in EstimateOnlyInfo",
+        |_, op| first_failure(op.declared_outputs.iter().enumerate().map(|(i, t)| own_zero_point(t).map_err(|f| f.about(format!("output {i}")))))),
+    check!(EstimateOnly, "estimate-only.output-info", SL, ALL, U, "Provided outputInfo is incorrect",
+        |_, op| first_failure(op.outputs.iter().flatten().zip(&op.declared_outputs).enumerate()
+            .map(|(i, (given, want))| output_info(Some(given), want).map_err(|f| f.about(format!("output {i}")))))),
+    check!(EstimateOnly, "estimate-only.estimate-only", SL, ALL, E, "",
+        |_, _| Err(Failure::new("IsEstimateOnlySupported answers EstimateOnly at best, without a reason"))),
+
     // ---- FullyConnected (IsFullyConnectedSupported) ----
     check!(FullyConnected, "fc.tvm-input-rank", TVM, ALL, U, tvm_rank!(), |_, op| tvm::rank(&op.input)),
     check!(FullyConnected, "fc.tvm-input-batch", TVM, ALL, U, tvm_batch!(), |_, op| tvm::batch(&op.input)),
@@ -587,7 +602,7 @@ static CHECKS: &[Check] = &[
     check!(FullyConnected, "fc.bias-format", SL, ALL, U, "Bias for fully connected must be NHWC",
         |_, op| format_is(&op.bias, DataFormat::Nhwc)),
     check!(FullyConnected, "fc.bias-shape", SL, ALL, U, "Invalid bias tensor dimensions",
-        |_, op| bias_shape(&op.bias, u64::from(op.weights.shape[3]))),
+        |_, op| bias_shape(&op.bias, op.weights.shape[3])),
     check!(FullyConnected, "fc.multiple-scales", SL, ALL, U, "Multiple quantization scales is not supported for FullyConnected operation",
         |_, op| single_scale(&op.weights.quant).and_then(|()| single_scale(&op.bias.quant))),
     check!(FullyConnected, "fc.input-quant-dim", SL, ALL, U, "Fully Connected: Quantization Dim should not be used on Input",
@@ -600,6 +615,9 @@ static CHECKS: &[Check] = &[
         |_, op| own_zero_point(&op.input)),
     check!(FullyConnected, "fc.output-zero-point", SL, ALL, U, "Zero point out of range for fullyConnectedInfo",
         |_, op| zero_point(&op.input.dtype, &op.output_quant)),
+    // Never fails: the output [N, 1, 1, O] has W = 1. Kept so the table is the query.
+    check!(FullyConnected, "fc.output-depth", SL, ALL, U, "Output of fully connected: Tensor max depth cannot fit in SRAM ({} / {})",
+        |p, op| depth(p, &op.expected_output())),
     check!(FullyConnected, "fc.output-info", SL, ALL, U, "Provided outputInfo is incorrect",
         |_, op| output_info(op.output.as_ref(), &op.expected_output())),
     check!(FullyConnected, "fc.input-shape", SL, ALL, E, "Input to fully connected is expected to be one dimensional using the channels dimension.",
@@ -668,6 +686,10 @@ static CHECKS: &[Check] = &[
     check!(MeanXy, "mean.tvm-output-rank", TVM, ALL, U, tvm_rank!(), |_, op| on_output(&op.output, tvm::rank)),
     check!(MeanXy, "mean.tvm-output-batch", TVM, ALL, U, tvm_batch!(), |_, op| on_output(&op.output, tvm::batch)),
     check!(MeanXy, "mean.tvm-output-dtype", TVM, ALL, U, tvm_dtype!(), |_, op| on_output(&op.output, tvm::dtype)),
+    // TVM converts the requantize's type a second time for the output info.
+    check!(MeanXy, "mean.tvm-output-info-rank", TVM, ALL, U, tvm_rank!(), |_, op| on_output(&op.output, tvm::rank)),
+    check!(MeanXy, "mean.tvm-output-info-batch", TVM, ALL, U, tvm_batch!(), |_, op| on_output(&op.output, tvm::batch)),
+    check!(MeanXy, "mean.tvm-output-info-dtype", TVM, ALL, U, tvm_dtype!(), |_, op| on_output(&op.output, tvm::dtype)),
     check!(MeanXy, "mean.batch", SL, ALL, U, "Batch size must be 1", |_, op| batch(&op.input)),
     check!(MeanXy, "mean.input-depth", SL, ALL, U, "Input to MeanXy layer: Tensor max depth cannot fit in SRAM ({} / {})",
         |p, op| depth(p, &op.input)),
@@ -898,7 +920,8 @@ static CHECKS: &[Check] = &[
         |p, op| depth(p, &op.input)),
     check!(Reshape, "reshape.elements", SL, ALL, U, "Total elements in the input doesn't match new dimensions",
         |_, op| {
-            let new: u64 = op.new_shape.iter().map(|&d| u64::from(d)).product();
+            // The new shape counts one byte per element (u32 arithmetic like the library).
+            let new = op.new_shape.iter().fold(1, |n: u32, &d| n.wrapping_mul(d));
             require(op.input.size_bytes() == new, || {
                 format!("input {} bytes, new shape {:?} holds {new}", op.input.size_bytes(), op.new_shape)
             })
@@ -986,7 +1009,7 @@ static CHECKS: &[Check] = &[
     check!(SpaceToDepth, "space-to-depth.divisible", SL, ALL, U, "Input width and height must be a multiple of the block size",
         |_, op| {
             let (h, w, b) = (op.input.height(), op.input.width(), op.block_size);
-            require(h % b == 0 && w % b == 0, || format!("H×W {h}x{w}, must be multiples of {b}"))
+            require(h.checked_rem(b) == Some(0) && w.checked_rem(b) == Some(0), || format!("H×W {h}x{w}, must be multiples of {b}"))
         }),
     check!(SpaceToDepth, "space-to-depth.input-quant-dim", SL, ALL, E, "Space to Depth: Quantization Dim should not be used on Input",
         |_, op| no_quant_axis(&op.input.quant)),
@@ -995,9 +1018,9 @@ static CHECKS: &[Check] = &[
     check!(SpaceToDepth, "space-to-depth.input-zero-point", SL, ALL, U, "Zero point out of range for input info",
         |_, op| own_zero_point(&op.input)),
     check!(SpaceToDepth, "space-to-depth.output-depth", SL, ALL, U, "Output of space to depth: Tensor max depth cannot fit in SRAM ({} / {})",
-        |p, op| depth(p, &op.expected_space_to_depth_output())),
+        |p, op| depth(p, &op.expected_output())),
     check!(SpaceToDepth, "space-to-depth.output-info", SL, ALL, U, "Provided outputInfo is incorrect",
-        |_, op| output_info_always(op.output.as_ref(), &op.expected_space_to_depth_output())),
+        |_, op| output_info_always(op.output.as_ref(), &op.expected_output())),
     check!(SpaceToDepth, "space-to-depth.sram", SL, ALL, U, "The tensor is too large",
         |p, op| {
             let caps = p.capabilities();
@@ -1048,8 +1071,10 @@ static CHECKS: &[Check] = &[
                 format!("{} outputs given, {} sizes", outputs.len(), op.sizes.len())
             })
         })),
+    check!(Split, "split.output-depth", SL, ALL, U, "Output of split: Tensor max depth cannot fit in SRAM ({} / {})",
+        |p, op| split_output(p, op, SplitOutput::Depth)),
     check!(Split, "split.output-info", SL, ALL, U, "Provided outputInfo at index {} is incorrect",
-        |_, op| split_output_info(op)),
+        |p, op| split_output(p, op, SplitOutput::Info)),
     check!(Split, "split.batch-axis", SL, ALL, U, "Split cannot be performed along batch axis (axis 0)",
         |_, op| require(op.axis != 0, || "axis 0 (N), must be 1, 2 or 3".to_string())),
     check!(Split, "split.channels-16", SL, until(R23_02), E, "Split along the channels dimension (axis 3) requires all output sizes (specified in splitInfo.m_Sizes) to be multiples of 16",
@@ -1166,7 +1191,7 @@ static CHECKS: &[Check] = &[
     check!(TransposeConvolution, "tconv.bias-format", SL, ALL, U, "Bias for transpose conv must be NHWC",
         |_, op| format_is(&op.bias, DataFormat::Nhwc)),
     check!(TransposeConvolution, "tconv.bias-shape", SL, ALL, U, "Invalid bias tensor dimensions",
-        |_, op| bias_shape(&op.bias, u64::from(op.weights.shape[3]))),
+        |_, op| bias_shape(&op.bias, op.weights.shape[3])),
     check!(TransposeConvolution, "tconv.weights-input-channels", SL, ALL, U, "Weights input channels dimension (I) must match Input channels dimension (C)",
         |_, op| weights_match_input(op)),
     check!(TransposeConvolution, "tconv.kernel-stride-zero", SL, ALL, U, "Invalid kernel/stride parameters",
@@ -1251,12 +1276,13 @@ fn valid_axis(axis: u32) -> Outcome {
     require(axis < 4, || format!("axis {axis}, must be 0..=3"))
 }
 
-/// Bias shape `[1, 1, 1, channels]`.
-fn bias_shape(bias: &TensorInfo, channels: u64) -> Outcome {
-    let [n, h, w, c] = bias.shape.map(u64::from);
-    require(n * h * w == 1 && c == channels, || {
-        format!("bias shape {:?}, must be [1, 1, 1, {channels}]", bias.shape)
-    })
+/// Bias shape `[1, 1, 1, channels]` (u32 arithmetic like the library).
+fn bias_shape(bias: &TensorInfo, channels: u32) -> Outcome {
+    let [n, h, w, c] = bias.shape;
+    require(
+        n.wrapping_mul(h).wrapping_mul(w) == 1 && c == channels,
+        || format!("bias shape {:?}, must be [1, 1, 1, {channels}]", bias.shape),
+    )
 }
 
 /// Weights' I must be the input's C (so grouped convolutions are not expressible).
@@ -1327,12 +1353,12 @@ fn channel_multiplier(op: &Convolution) -> Outcome {
     })
 }
 
-/// FullyConnected: weights I = H·W·C of the input.
+/// FullyConnected: weights I = H·W·C of the input (u32 arithmetic like the library).
 fn fc_input_channels(input: &TensorInfo, weights: &TensorInfo) -> Outcome {
-    let [_, h, w, c] = input.shape.map(u64::from);
-    let i = u64::from(weights.shape[2]);
-    require(i == h * w * c, || {
-        format!("weights I={i}, input H·W·C={}, must be equal", h * w * c)
+    let [_, h, w, c] = input.shape;
+    let (i, hwc) = (weights.shape[2], h.wrapping_mul(w).wrapping_mul(c));
+    require(i == hwc, || {
+        format!("weights I={i}, input H·W·C={hwc}, must be equal")
     })
 }
 
@@ -1478,17 +1504,41 @@ fn split_outputs(op: &super::npu::Split) -> impl Iterator<Item = (usize, &Tensor
     op.outputs.iter().flatten().enumerate()
 }
 
-fn split_output_info(op: &super::npu::Split) -> Outcome {
-    let Some(outputs) = &op.outputs else {
-        return Ok(());
-    };
-    let expected = op.expected_outputs();
-    for (i, (given, want)) in outputs.iter().zip(&expected).enumerate() {
-        if let Err(failure) = output_info(Some(given), want) {
-            return Err(Failure::with([i.to_string()], failure.details));
-        }
+/// The per-output checks of a split, in the order it runs them on each output.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum SplitOutput {
+    Depth,
+    Info,
+}
+
+/// The query checks each output's depth, then the provided info, before the next output; a check
+/// fails only if it is the first failure over all outputs. (An output's depth can only overflow
+/// when the sizes wrap around u32 while summing to the axis length.)
+fn split_output(profile: &Profile, op: &super::npu::Split, which: SplitOutput) -> Outcome {
+    let provided = op.outputs.as_deref().unwrap_or_default();
+    let first = op
+        .expected_outputs()
+        .iter()
+        .enumerate()
+        .find_map(|(i, want)| {
+            let info = provided
+                .get(i)
+                .map_or(Ok(()), |given| output_info(Some(given), want))
+                .map_err(|f| Failure::with([i.to_string()], f.details));
+            [
+                (
+                    SplitOutput::Depth,
+                    depth(profile, want).map_err(|f| f.about(format!("output {i}"))),
+                ),
+                (SplitOutput::Info, info),
+            ]
+            .into_iter()
+            .find_map(|(kind, outcome)| outcome.err().map(|f| (kind, f)))
+        });
+    match first {
+        Some((kind, failure)) if kind == which => Err(failure),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 fn channels_divisible(input: &TensorInfo, block: u32) -> Outcome {

@@ -3,7 +3,7 @@
 //! Support Library `TensorInfo` and collects every conversion error before it asks the library;
 //! if there is any, the library is not asked. These are the predicates of those conversions.
 
-use super::npu::{DataFormat, DataType, QuantInfo, TensorInfo};
+use super::npu::{DataFormat, DataType, DepthToSpaceMode, Padding, QuantInfo, TensorInfo};
 use super::predicates::{Failure, Outcome};
 
 /// `Tvm2Npu(shape)` → `AsArray`: at most 4 dimensions (`dimensions=N, dimensions must be <= 4`).
@@ -55,6 +55,28 @@ pub fn dilation(dilation: [u32; 2]) -> Outcome {
     Err(Failure::with(
         [format!("[{h}, {w}]")],
         format!("dilation [{h}, {w}], must be [1, 1]"),
+    ))
+}
+
+/// Convolution after a separate Pad operation: the convolution's own padding must be zero
+/// (`both op and attr padding exist, must be either op/attr only or no padding`).
+pub fn fused_pad_attribute(attribute: Option<Padding>) -> Outcome {
+    match attribute {
+        Some(padding) if padding != Padding::ZERO => Err(Failure::new(format!(
+            "Pad operation and padding attribute {padding}, attribute must be zero"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Depth-to-space: `mode=X, mode must = DCR` (TVM returns this error alone).
+pub fn depth_to_space_mode(mode: DepthToSpaceMode) -> Outcome {
+    if mode == DepthToSpaceMode::Dcr {
+        return Ok(());
+    }
+    Err(Failure::with(
+        [mode.name().to_string()],
+        format!("mode {}, must be DCR", mode.name()),
     ))
 }
 
