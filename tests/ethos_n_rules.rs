@@ -3181,6 +3181,32 @@ fn resize_with_mixed_parity_is_supported_with_a_reason_in_every_release() {
     );
 }
 
+#[test]
+fn tensors_above_rank_4_are_refused_without_tvm_too() {
+    let mut r = reshape();
+    r.output.as_mut().unwrap().rank = 5;
+    let op = Operation::Reshape(r);
+    for release in Release::ALL {
+        assert_eq!(
+            summary(&check(&op, &sl(release))),
+            (
+                U,
+                "tensor.rank",
+                "Tensor of rank 5 cannot be expressed: Support Library tensors are 4-D"
+            ),
+            "{release}"
+        );
+    }
+    // TVM says it first, in its own words.
+    assert_eq!(check(&op, &tvm()).rule, "reshape.tvm-new-shape-rank");
+    // Lower ranks are right-padded with 1s like TVM, and fine.
+    let mut r = reshape();
+    r.input = TensorInfo::from_dims(&[1, 1024], DataType::U8, q(10, 0.5));
+    r.new_shape = [1, 1, 1, 1024];
+    refresh_reshape(&mut r);
+    assert_eq!(check(&Operation::Reshape(r), &tvm()), Verdict::supported());
+}
+
 // ---------------------------------------------------------------------------------------------
 // Hardware-variant differences
 

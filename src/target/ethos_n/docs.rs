@@ -36,7 +36,10 @@ fn write_intro(doc: &mut String) {
          Checks of stage **TVM** reproduce TVM's Ethos-N front end and run only in a profile with \
          TVM's checks on (by default: release 23.02). TVM runs all of them, joins the failures \
          with `; ` and does not ask the Support Library when any failed.\n\n\
-         Messages are the exact texts; `{}` marks a value filled in.\n\n",
+         Messages are the exact texts; `{}` marks a value filled in.\n\n\
+         Before the Support Library's checks, every operation with a tensor of rank above 4 is \
+         Unsupported (rule `tensor.rank`): the library's tensors are 4-D and it has no text for \
+         this, so the reason is npuopt's.\n\n",
     );
     doc.push_str("| Release | Support Library |\n|---|---|\n");
     for release in Release::ALL {

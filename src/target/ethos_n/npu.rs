@@ -881,6 +881,62 @@ macro_rules! operations {
     };
 }
 
+impl Operation {
+    /// Every tensor the operation hands to the Support Library: inputs, weights, bias and the
+    /// provided outputs.
+    pub fn tensors(&self) -> Vec<&TensorInfo> {
+        match self {
+            Operation::Addition(op) | Operation::Multiplication(op) => [&op.input0, &op.input1]
+                .into_iter()
+                .chain(&op.output)
+                .collect(),
+            Operation::Concatenation(op) => op.inputs.iter().chain(&op.output).collect(),
+            Operation::Constant(op) => vec![&op.info],
+            Operation::Convolution(op)
+            | Operation::DepthwiseConvolution(op)
+            | Operation::TransposeConvolution(op) => [&op.input, &op.weights, &op.bias]
+                .into_iter()
+                .chain(&op.output)
+                .collect(),
+            Operation::DepthToSpace(op) => with_output(&op.input, &op.output),
+            Operation::EstimateOnly(op) => op
+                .inputs
+                .iter()
+                .chain(&op.declared_outputs)
+                .chain(op.outputs.iter().flatten())
+                .collect(),
+            Operation::FullyConnected(op) => [&op.input, &op.weights, &op.bias]
+                .into_iter()
+                .chain(&op.output)
+                .collect(),
+            Operation::Input(op)
+            | Operation::MeanXy(op)
+            | Operation::Sigmoid(op)
+            | Operation::Softmax(op)
+            | Operation::Tanh(op) => with_output(&op.input, &op.output),
+            Operation::LeakyRelu(op) => with_output(&op.input, &op.output),
+            Operation::Output(op) => vec![&op.input],
+            Operation::Pooling(op) => with_output(&op.input, &op.output),
+            Operation::ReinterpretQuantization(op) => with_output(&op.input, &op.output),
+            Operation::Relu(op) => with_output(&op.input, &op.output),
+            Operation::Requantize(op) => with_output(&op.input, &op.output),
+            Operation::Reshape(op) => with_output(&op.input, &op.output),
+            Operation::Resize(op) => with_output(&op.input, &op.output),
+            Operation::SpaceToDepth(op) => with_output(&op.input, &op.output),
+            Operation::Split(op) => std::iter::once(&op.input)
+                .chain(op.outputs.iter().flatten())
+                .collect(),
+            Operation::StandalonePadding(op) => with_output(&op.input, &op.output),
+            Operation::Transpose(op) => with_output(&op.input, &op.output),
+        }
+    }
+}
+
+/// A one-input operation's tensors.
+fn with_output<'a>(input: &'a TensorInfo, output: &'a Option<TensorInfo>) -> Vec<&'a TensorInfo> {
+    std::iter::once(input).chain(output).collect()
+}
+
 operations! {
     Addition(Elementwise),
     Concatenation(Concatenation),

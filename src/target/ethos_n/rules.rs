@@ -160,10 +160,14 @@ pub fn checks_for(kind: OpKind, profile: &Profile) -> impl Iterator<Item = &'sta
 }
 
 /// Judges one operation under `profile`: TVM's front-end checks first (when the profile has
-/// them), then the Support Library's query, in the order of the table.
+/// them), then whether every tensor is expressible at all ([`RANK_RULE`]), then the Support
+/// Library's query, in the order of the table.
 pub fn check(op: &Operation, profile: &Profile) -> Verdict {
     let kind = op.kind();
     if let Some(verdict) = tvm_verdict(profile, op) {
+        return verdict;
+    }
+    if let Some(verdict) = rank_verdict(op) {
         return verdict;
     }
     let mut warning = None;
@@ -183,6 +187,24 @@ pub fn check(op: &Operation, profile: &Profile) -> Verdict {
         warning = Some(verdict);
     }
     warning.unwrap_or_else(Verdict::supported)
+}
+
+/// The rule refusing a tensor of rank above 4. The Support Library's tensors are 4-D, so it has
+/// no query (and no text) for this: the reason is npuopt's. TVM's front end says it first, in its
+/// own words, when the profile has it.
+pub const RANK_RULE: &str = "tensor.rank";
+
+fn rank_verdict(op: &Operation) -> Option<Verdict> {
+    let tensor = op.tensors().into_iter().find(|t| t.rank > 4)?;
+    Some(Verdict {
+        level: Level::Unsupported,
+        rule: RANK_RULE,
+        reason: format!(
+            "Tensor of rank {} cannot be expressed: Support Library tensors are 4-D",
+            tensor.rank
+        ),
+        details: format!("rank {}, must be <= 4", tensor.rank),
+    })
 }
 
 /// TVM's front end: all failed conversions, in conversion order, joined by `"; "`.
