@@ -13,9 +13,11 @@
 //! are any, the library is not asked and the verdict is Unsupported with the messages joined by
 //! `"; "` in TVM's conversion order (operand by operand: inputs, weights, output).
 //!
-//! A few library checks can never fail and are left out: the output-depth checks of
-//! FullyConnected (its output has W = 1) and Split (an output is never deeper or wider than the
-//! input), and `Unsupported pooling algorithm` (only MAX and AVG exist).
+//! Where a release has no query for an operation, one `<op>.no-query` record answers
+//! Unsupported with npuopt's own text. A tensor of rank above 4 is refused before the library's
+//! checks ([`RANK_RULE`]). `Unsupported pooling algorithm` has no record: only MAX and AVG
+//! exist here. `fc.output-depth` is kept although it cannot fail (the output has W = 1), so that
+//! the table stays the query.
 
 use super::npu::{
     Concatenation, Convolution, DataFormat, DataType, Elementwise, OpKind, Operation, Padding,
