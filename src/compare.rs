@@ -22,23 +22,66 @@ pub fn random_inputs(g: &Graph, seed: u64) -> Result<Vec<(String, Tensor)>, Stri
         }
         let value = &node.outputs[0];
         let Some(ty) = &value.ty else {
-            return Err(format!("input '{}' has no known type; give it with --input", value.name));
+            return Err(format!(
+                "input '{}' has no known type; give it with --input",
+                value.name
+            ));
         };
         let shape: Vec<usize> = ty
             .shape
             .as_ref()
-            .map(|s| s.iter().map(|d| d.known().map_or(1, |n| n.max(0) as usize)).collect())
+            .map(|s| {
+                s.iter()
+                    .map(|d| d.known().map_or(1, |n| n.max(0) as usize))
+                    .collect()
+            })
             .unwrap_or_default();
         let n: usize = shape.iter().product();
         let t = match ty.dtype {
-            DType::F32 => Tensor::from_vec(shape, (0..n).map(|_| (rng.unit() + 1.0) / 2.0).collect::<Vec<f32>>()),
-            DType::F64 => Tensor::from_vec(shape, (0..n).map(|_| f64::from((rng.unit() + 1.0) / 2.0)).collect::<Vec<f64>>()),
+            DType::F32 => Tensor::from_vec(
+                shape,
+                (0..n)
+                    .map(|_| (rng.unit() + 1.0) / 2.0)
+                    .collect::<Vec<f32>>(),
+            ),
+            DType::F64 => Tensor::from_vec(
+                shape,
+                (0..n)
+                    .map(|_| f64::from((rng.unit() + 1.0) / 2.0))
+                    .collect::<Vec<f64>>(),
+            ),
             DType::U8 => Tensor::from_vec(shape, rng.bytes(n)),
-            DType::I8 => Tensor::from_vec(shape, rng.bytes(n).into_iter().map(|b| b as i8).collect::<Vec<i8>>()),
-            DType::I32 => Tensor::from_vec(shape, (0..n).map(|_| (rng.next_u32() % 16) as i32).collect::<Vec<i32>>()),
-            DType::I64 => Tensor::from_vec(shape, (0..n).map(|_| i64::from(rng.next_u32() % 16)).collect::<Vec<i64>>()),
-            DType::Bool => Tensor::from_vec(shape, (0..n).map(|_| rng.next_u32() & 1 == 1).collect::<Vec<bool>>()),
-            other => return Err(format!("input '{}': random {other} inputs are not supported; give it with --input", value.name)),
+            DType::I8 => Tensor::from_vec(
+                shape,
+                rng.bytes(n)
+                    .into_iter()
+                    .map(|b| b as i8)
+                    .collect::<Vec<i8>>(),
+            ),
+            DType::I32 => Tensor::from_vec(
+                shape,
+                (0..n)
+                    .map(|_| (rng.next_u32() % 16) as i32)
+                    .collect::<Vec<i32>>(),
+            ),
+            DType::I64 => Tensor::from_vec(
+                shape,
+                (0..n)
+                    .map(|_| i64::from(rng.next_u32() % 16))
+                    .collect::<Vec<i64>>(),
+            ),
+            DType::Bool => Tensor::from_vec(
+                shape,
+                (0..n)
+                    .map(|_| rng.next_u32() & 1 == 1)
+                    .collect::<Vec<bool>>(),
+            ),
+            other => {
+                return Err(format!(
+                    "input '{}': random {other} inputs are not supported; give it with --input",
+                    value.name
+                ))
+            }
         }
         .map_err(|e| format!("input '{}': {}", value.name, e.reason))?;
         out.push((value.name.clone(), t));
@@ -82,7 +125,12 @@ pub fn difference(a: &Tensor, b: &Tensor, tol: &Tolerance) -> Option<(Difference
     let integer = !a.dtype().is_float() && !b.dtype().is_float();
     if integer {
         let (x, y) = (a.to_i64s("a").ok()?, b.to_i64s("b").ok()?);
-        let lsb = x.iter().zip(&y).map(|(p, q)| (p - q).abs()).max().unwrap_or(0);
+        let lsb = x
+            .iter()
+            .zip(&y)
+            .map(|(p, q)| (p - q).abs())
+            .max()
+            .unwrap_or(0);
         let d = Difference {
             max_abs: lsb as f64,
             max_rel: 0.0,
@@ -137,21 +185,36 @@ impl Comparison {
 
 /// Runs both models on `inputs` and compares their outputs by name (an output missing from `b`
 /// or of another shape counts as a difference).
-pub fn compare(a: &Model, b: &Model, inputs: &[(String, Tensor)], tol: &Tolerance) -> Result<Comparison, String> {
+pub fn compare(
+    a: &Model,
+    b: &Model,
+    inputs: &[(String, Tensor)],
+    tol: &Tolerance,
+) -> Result<Comparison, String> {
     let run = |m: &Model| {
         let feeds: Vec<(String, Tensor)> = inputs
             .iter()
-            .filter(|(n, _)| m.graph.inputs().iter().any(|&i| m.graph.node(i).outputs[0].name == *n))
+            .filter(|(n, _)| {
+                m.graph
+                    .inputs()
+                    .iter()
+                    .any(|&i| m.graph.node(i).outputs[0].name == *n)
+            })
             .cloned()
             .collect();
-        eval::run_all_with(&m.graph, &feeds, &eval::Options::for_model(m)).map_err(|e| e.to_string())
+        eval::run_all_with(&m.graph, &feeds, &eval::Options::for_model(m))
+            .map_err(|e| e.to_string())
     };
     let (ra, rb) = (run(a)?, run(b)?);
     fn find<'a>(r: &'a [(String, Tensor)], n: &str) -> Option<&'a Tensor> {
         r.iter().find(|(k, _)| k == n).map(|(_, t)| t)
     }
     let output_names = |m: &Model| -> Vec<String> {
-        m.graph.outputs().iter().map(|o| m.graph.value(o.value).name.clone()).collect()
+        m.graph
+            .outputs()
+            .iter()
+            .map(|o| m.graph.value(o.value).name.clone())
+            .collect()
     };
     let mut outputs = Vec::new();
     for name in output_names(a) {
@@ -162,7 +225,11 @@ pub fn compare(a: &Model, b: &Model, inputs: &[(String, Tensor)], tol: &Toleranc
             Some((d, w)) => (Some(d), w),
             None => (None, false),
         };
-        outputs.push(OutputComparison { name, difference, within });
+        outputs.push(OutputComparison {
+            name,
+            difference,
+            within,
+        });
     }
     let first_divergence = ra.iter().find_map(|(name, x)| {
         let y = find(&rb, name)?;
@@ -171,5 +238,8 @@ pub fn compare(a: &Model, b: &Model, inputs: &[(String, Tensor)], tol: &Toleranc
             _ => None,
         }
     });
-    Ok(Comparison { outputs, first_divergence })
+    Ok(Comparison {
+        outputs,
+        first_divergence,
+    })
 }

@@ -7,11 +7,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use npuopt::compare::{self, Tolerance};
+use npuopt::eval::{self, Tensor};
 use npuopt::ir::Model;
 use npuopt::onnx::ExternalPolicy;
 use npuopt::pass::{self, PassCx, PassManager};
-use npuopt::compare::{self, Tolerance};
-use npuopt::eval::{self, Tensor};
 use npuopt::{onnx, passes, print, Error};
 
 #[derive(Parser)]
@@ -174,7 +174,12 @@ fn side_path(output: &Path, suffix: &str) -> PathBuf {
 }
 
 /// Inputs for a model: the files given as `NAME=FILE.npy`, random ones for the rest.
-fn model_inputs(model: &Model, path: &Path, given: &[String], seed: u64) -> Result<Vec<(String, Tensor)>, Error> {
+fn model_inputs(
+    model: &Model,
+    path: &Path,
+    given: &[String],
+    seed: u64,
+) -> Result<Vec<(String, Tensor)>, Error> {
     let bad = |reason: String| Error::BadInput {
         path: path.to_path_buf(),
         reason,
@@ -182,7 +187,9 @@ fn model_inputs(model: &Model, path: &Path, given: &[String], seed: u64) -> Resu
     let mut inputs = compare::random_inputs(&model.graph, seed).map_err(bad)?;
     for spec in given {
         let Some((name, file)) = spec.split_once('=') else {
-            return Err(Error::Usage(format!("--input {spec}: expected NAME=FILE.npy")));
+            return Err(Error::Usage(format!(
+                "--input {spec}: expected NAME=FILE.npy"
+            )));
         };
         let bytes = std::fs::read(file).map_err(|e| Error::BadInput {
             path: file.into(),
@@ -203,10 +210,11 @@ fn model_inputs(model: &Model, path: &Path, given: &[String], seed: u64) -> Resu
 fn run(path: &Path, given: &[String], seed: u64, dir: &Path) -> Result<(), Error> {
     let (model, _) = npuopt::load(path)?;
     let inputs = model_inputs(&model, path, given, seed)?;
-    let outputs = eval::run_with(&model.graph, &inputs, &eval::Options::for_model(&model)).map_err(|e| Error::BadInput {
-        path: path.to_path_buf(),
-        reason: format!("evaluation failed: {e}"),
-    })?;
+    let outputs = eval::run_with(&model.graph, &inputs, &eval::Options::for_model(&model))
+        .map_err(|e| Error::BadInput {
+            path: path.to_path_buf(),
+            reason: format!("evaluation failed: {e}"),
+        })?;
     std::fs::create_dir_all(dir).map_err(|e| Error::Output {
         path: dir.to_path_buf(),
         reason: format!("cannot create: {e}"),
@@ -218,12 +226,25 @@ fn run(path: &Path, given: &[String], seed: u64, dir: &Path) -> Result<(), Error
             reason: e.reason,
         })?;
         onnx::write_atomically(&file, &bytes)?;
-        println!("{} {:?} {:?} -> {}", name, tensor.dtype(), tensor.shape(), file.display());
+        println!(
+            "{} {:?} {:?} -> {}",
+            name,
+            tensor.dtype(),
+            tensor.shape(),
+            file.display()
+        );
     }
     Ok(())
 }
 
-fn verify(a: &Path, b: &Path, given: &[String], seed: u64, runs: u64, tol: &Tolerance) -> Result<(), Error> {
+fn verify(
+    a: &Path,
+    b: &Path,
+    given: &[String],
+    seed: u64,
+    runs: u64,
+    tol: &Tolerance,
+) -> Result<(), Error> {
     let (ma, _) = npuopt::load(a)?;
     let (mb, _) = npuopt::load(b)?;
     let mut all_within = true;
@@ -237,7 +258,11 @@ fn verify(a: &Path, b: &Path, given: &[String], seed: u64, runs: u64, tol: &Tole
         for o in &c.outputs {
             match &o.difference {
                 Some(d) => match d.lsb {
-                    Some(lsb) => println!("  {:<40} max {lsb} LSB {}", o.name, if o.within { "ok" } else { "DIFFERS" }),
+                    Some(lsb) => println!(
+                        "  {:<40} max {lsb} LSB {}",
+                        o.name,
+                        if o.within { "ok" } else { "DIFFERS" }
+                    ),
                     None => println!(
                         "  {:<40} max abs {:.3e}  max rel {:.3e} {}",
                         o.name,
@@ -246,20 +271,31 @@ fn verify(a: &Path, b: &Path, given: &[String], seed: u64, runs: u64, tol: &Tole
                         if o.within { "ok" } else { "DIFFERS" }
                     ),
                 },
-                None => println!("  {:<40} missing or of another shape in {}  DIFFERS", o.name, b.display()),
+                None => println!(
+                    "  {:<40} missing or of another shape in {}  DIFFERS",
+                    o.name,
+                    b.display()
+                ),
             }
         }
         if !c.within() {
             all_within = false;
             if let Some((name, d)) = &c.first_divergence {
-                println!("  first diverging tensor both models compute: {name} (max abs {:.3e})", d.max_abs);
+                println!(
+                    "  first diverging tensor both models compute: {name} (max abs {:.3e})",
+                    d.max_abs
+                );
             }
         }
     }
     if all_within {
         Ok(())
     } else {
-        Err(Error::Gate(format!("{} and {} compute different outputs", a.display(), b.display())))
+        Err(Error::Gate(format!(
+            "{} and {} compute different outputs",
+            a.display(),
+            b.display()
+        )))
     }
 }
 

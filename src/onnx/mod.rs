@@ -69,12 +69,14 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
         reason,
     };
     check_output_folder(path)?;
-    let mut tmp = NamedTempFile::new_in(folder(path)).map_err(|e| fail(format!("cannot create a temporary file: {e}")))?;
+    let mut tmp = NamedTempFile::new_in(folder(path))
+        .map_err(|e| fail(format!("cannot create a temporary file: {e}")))?;
     tmp.write_all(bytes)
         .and_then(|()| tmp.as_file().sync_all())
         .map_err(|e| fail(format!("cannot write: {e}")))?;
     set_permissions_like(tmp.path(), path);
-    tmp.persist(path).map_err(|e| fail(format!("cannot write: {}", e.error)))?;
+    tmp.persist(path)
+        .map_err(|e| fail(format!("cannot write: {}", e.error)))?;
     Ok(())
 }
 

@@ -1,0 +1,40 @@
+//! The Arm Ethos-N78 target: its Support Library's `Is<Op>Supported` rules, per driver-stack
+//! release and hardware variant, and TVM's own front-end checks for TVM parity.
+//!
+//! * [`npu`] — the operations the rules judge, shaped like the Support Library's API (4-D NHWC
+//!   tensors, quantization info, padding/stride, kernels in HWIO/HWIM weight shapes).
+//! * [`profiles`] — driver-stack [`Release`]s, hardware [`Variant`]s and the [`Profile`] that
+//!   selects both.
+//! * [`rules`] — the one table of checks and its evaluator, [`check`].
+//! * [`docs`] — the supported-operators document generated from that table.
+//!
+//! A caller describes one operation as the Support Library sees it and asks for a verdict:
+//!
+//! ```
+//! use npuopt::target::ethos_n::npu::{DataType, Operation, QuantInfo, Relu, TensorInfo};
+//! use npuopt::target::ethos_n::{check, Profile, Release};
+//! use npuopt::target::Level;
+//!
+//! let input = TensorInfo::new([1, 16, 16, 32], DataType::U8, QuantInfo::new(0, 0.05));
+//! let relu = Operation::Relu(Relu { input, lower_bound: 0, upper_bound: 255, output: None });
+//! let variant = "N78_1TOPS_2PLE_RATIO".parse().unwrap();
+//! let profile = Profile::new(Release::R23_02).with_variant(variant);
+//! let verdict = check(&relu, &profile);
+//! assert_eq!(verdict.level, Level::Supported);
+//! ```
+//!
+//! Sources (read, restated in our words; message texts quoted exactly): ARM-software/
+//! ethos-n-driver-stack `driver/support_library/src/SupportQueries.cpp` at tags 22.11…25.03, and
+//! apache/tvm `src/relay/backend/contrib/ethosn/ethosn_api.cc` at 513c2be0 (v0.18.0).
+
+pub mod docs;
+pub mod npu;
+pub mod profiles;
+pub mod rules;
+
+mod predicates;
+mod sram;
+mod tvm;
+
+pub use profiles::{Profile, ProfileError, Release, Variant};
+pub use rules::check;
