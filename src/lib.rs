@@ -15,6 +15,7 @@ pub mod passes;
 pub mod postprocess;
 pub mod print;
 pub mod proto;
+pub mod report;
 pub mod target;
 pub mod testing;
 

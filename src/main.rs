@@ -11,8 +11,10 @@ use npuopt::compare::{self, Tolerance};
 use npuopt::eval::{self, Tensor};
 use npuopt::ir::Model;
 use npuopt::onnx::ExternalPolicy;
+use npuopt::partition::{self, plan::Plan};
 use npuopt::pass::{self, PassCx, PassManager};
-use npuopt::{onnx, passes, print, Error};
+use npuopt::target::ethos_n::{EthosN, Profile, Release, Variant};
+use npuopt::{onnx, passes, print, report, Error};
 
 #[derive(Parser)]
 #[command(
@@ -33,6 +35,16 @@ struct Cli {
 enum Command {
     /// List every pass with its one-line description and whether it is exact.
     Passes,
+    /// Report where every node would run (writes nothing): the same passes as the main command,
+    /// then the partition for the target.
+    Inspect {
+        model: PathBuf,
+        #[command(flatten)]
+        pipeline: PipelineArgs,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Run a model with the reference evaluator and save its outputs as NumPy `.npy` files.
     Run {
         model: PathBuf,
@@ -78,12 +90,8 @@ struct OptimizeArgs {
     /// Where to write the result (may be the input: the write is atomic).
     #[arg(short, long, required = true)]
     output: Option<PathBuf>,
-    /// The pipeline to run.
-    #[arg(long, default_value = "default", value_parser = pipeline_names())]
-    pipeline: String,
-    /// Run exactly these passes, in this order, instead of a pipeline.
-    #[arg(long, value_delimiter = ',', conflicts_with = "pipeline")]
-    passes: Vec<String>,
+    #[command(flatten)]
+    pipeline: PipelineArgs,
     /// Print the text IR after this pass (to stdout).
     #[arg(long, value_name = "PASS")]
     dump_after: Vec<String>,
@@ -99,15 +107,92 @@ struct OptimizeArgs {
     /// Where the post-processing model goes (default: OUTPUT with `.post.onnx`).
     #[arg(long, value_name = "PATH")]
     post_out: Option<PathBuf>,
-    /// Keep the post-processing in the main model (do not run strip-postprocess).
-    #[arg(long)]
-    keep_postprocess: bool,
+    /// Write the placement report here; the format follows the extension (.json, .md, .txt).
+    #[arg(long, value_name = "PATH")]
+    report: Option<PathBuf>,
+    /// Fail (exit 3) unless at least this fraction of the MACs runs on the NPU (0 to 1).
+    #[arg(long, value_name = "FRACTION")]
+    min_npu_macs: Option<f64>,
+    /// Fail (exit 3) when the NPU work is split into more regions than this.
+    #[arg(long, value_name = "N")]
+    max_npu_regions: Option<usize>,
     /// Check the IR's invariants after every pass (always on in debug builds).
     #[arg(long)]
     verify_each: bool,
     /// Print nothing but errors.
     #[arg(short, long)]
     quiet: bool,
+}
+
+/// Which passes run, and for which target: shared by the main command and `inspect`.
+#[derive(clap::Args)]
+struct PipelineArgs {
+    /// The pipeline to run.
+    #[arg(long, default_value = "default", value_parser = pipeline_names())]
+    pipeline: String,
+    /// Run exactly these passes, in this order, instead of a pipeline.
+    #[arg(long, value_delimiter = ',', conflicts_with = "pipeline")]
+    passes: Vec<String>,
+    /// Keep the post-processing in the main model (do not run strip-postprocess).
+    #[arg(long)]
+    keep_postprocess: bool,
+    /// The NPU to partition for: `ethos-n78[@RELEASE]` (releases 22.11 … 25.03; default 25.03).
+    /// The default pipeline partitions for ethos-n78@25.03 unless told otherwise.
+    #[arg(long, value_name = "TARGET")]
+    target: Option<String>,
+    /// Hardware variant: `N78_4TOPS_4PLE_RATIO` or `tops=4,ple=4[,sram=SIZE]` (default 4 TOPS, PLE ratio 4).
+    #[arg(long, value_name = "VARIANT")]
+    variant: Option<String>,
+}
+
+impl PipelineArgs {
+    fn passes(&self) -> Result<Vec<Box<dyn npuopt::pass::Pass>>, Error> {
+        let chosen: Vec<Box<dyn npuopt::pass::Pass>> = if self.passes.is_empty() {
+            passes::pipeline(&self.pipeline)
+                .ok_or_else(|| Error::Usage(format!("unknown pipeline '{}'", self.pipeline)))?
+        } else {
+            self.passes
+                .iter()
+                .map(|n| {
+                    passes::find(n).ok_or_else(|| {
+                        Error::Usage(format!("unknown pass '{n}' (see `npuopt passes`)"))
+                    })
+                })
+                .collect::<Result<_, _>>()?
+        };
+        Ok(chosen
+            .into_iter()
+            .filter(|p| !(self.keep_postprocess && p.name() == "strip-postprocess"))
+            .collect())
+    }
+
+    /// The target to partition for: the one named, else ethos-n78@25.03 when `default` says so.
+    fn target(&self, by_default: bool) -> Result<Option<EthosN>, Error> {
+        let name = match &self.target {
+            Some(t) => t.clone(),
+            None if by_default || (self.passes.is_empty() && self.pipeline == "default") => {
+                "ethos-n78".into()
+            }
+            None => return Ok(None),
+        };
+        let (device, release) = name.split_once('@').unwrap_or((name.as_str(), "25.03"));
+        if device != "ethos-n78" {
+            return Err(Error::Usage(format!(
+                "--target {name}: the known target is ethos-n78[@RELEASE]"
+            )));
+        }
+        let release: Release = release
+            .parse()
+            .map_err(|e| Error::Usage(format!("--target {name}: {e}")))?;
+        let mut profile = Profile::new(release);
+        if let Some(v) = &self.variant {
+            let variant: Variant = v
+                .parse()
+                .map_err(|e| Error::Usage(format!("--variant {v}: {e}")))?;
+            profile = profile.with_variant(variant);
+        }
+        Ok(Some(EthosN { profile }))
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -131,6 +216,11 @@ fn main() -> ExitCode {
             list_passes();
             Ok(())
         }
+        Some(Command::Inspect {
+            model,
+            pipeline,
+            json,
+        }) => inspect(&model, &pipeline, json),
         Some(Command::Run {
             model,
             inputs,
@@ -316,23 +406,8 @@ fn optimize(args: OptimizeArgs) -> Result<(), Error> {
             "an input model and -o OUTPUT are required".into(),
         ));
     };
-    let chosen = if args.passes.is_empty() {
-        passes::pipeline(&args.pipeline)
-            .ok_or_else(|| Error::Usage(format!("unknown pipeline '{}'", args.pipeline)))?
-    } else {
-        args.passes
-            .iter()
-            .map(|n| {
-                passes::find(n).ok_or_else(|| {
-                    Error::Usage(format!("unknown pass '{n}' (see `npuopt passes`)"))
-                })
-            })
-            .collect::<Result<_, _>>()?
-    };
-    let chosen: Vec<_> = chosen
-        .into_iter()
-        .filter(|p| !(args.keep_postprocess && p.name() == "strip-postprocess"))
-        .collect();
+    let chosen = args.pipeline.passes()?;
+    let target = args.pipeline.target(false)?;
     let known: Vec<&str> = chosen.iter().map(|p| p.name()).collect();
     if let Some(d) = args
         .dump_after
@@ -394,7 +469,24 @@ fn optimize(args: OptimizeArgs) -> Result<(), Error> {
             eprintln!("wrote {}", path.display());
         }
     }
+    let plan = match &target {
+        Some(t) => {
+            let plan = partition::plan::plan(&model.graph, t).map_err(|reason| Error::Pass {
+                pass: "partition".into(),
+                reason,
+            })?;
+            partition::emit::annotate(&mut model, &plan);
+            Some(plan)
+        }
+        None => None,
+    };
     onnx::save(&model, &output, policy)?;
+    if let Some(path) = &args.report {
+        let plan = plan
+            .as_ref()
+            .ok_or_else(|| Error::Usage("--report needs a partition: name a --target".into()))?;
+        write_report(plan, path)?;
+    }
 
     if !args.quiet {
         for d in cx.diagnostics() {
@@ -410,6 +502,77 @@ fn optimize(args: OptimizeArgs) -> Result<(), Error> {
             );
         }
         eprintln!("wrote {}", output.display());
+        if let Some(plan) = &plan {
+            eprintln!("{}", report::summary_line(plan));
+        }
     }
+    match &plan {
+        Some(plan) => gates(plan, args.min_npu_macs, args.max_npu_regions),
+        None if args.min_npu_macs.is_some() || args.max_npu_regions.is_some() => Err(Error::Usage(
+            "the NPU gates need a partition: name a --target".into(),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// The Makefile gates: exit 3 with a one-line reason when missed.
+fn gates(plan: &Plan, min_macs: Option<f64>, max_regions: Option<usize>) -> Result<(), Error> {
+    let s = &plan.summary;
+    if let Some(min) = min_macs {
+        if s.npu_mac_fraction < min {
+            return Err(Error::Gate(format!(
+                "{:.1}% of the MACs run on the NPU, --min-npu-macs wants {:.1}%",
+                s.npu_mac_fraction * 100.0,
+                min * 100.0
+            )));
+        }
+    }
+    if let Some(max) = max_regions {
+        if s.npu_regions > max {
+            return Err(Error::Gate(format!(
+                "{} NPU regions, --max-npu-regions allows {max}",
+                s.npu_regions
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Writes the report in the format its extension names.
+fn write_report(plan: &Plan, path: &Path) -> Result<(), Error> {
+    let text = match path.extension().and_then(|e| e.to_str()) {
+        Some("json") => report::json(plan),
+        Some("md") => report::markdown(plan),
+        Some("txt") => report::text(plan),
+        _ => {
+            return Err(Error::Usage(format!(
+                "--report {}: the extension must be .json, .md or .txt",
+                path.display()
+            )))
+        }
+    };
+    onnx::write_atomically(path, text.as_bytes())
+}
+
+fn inspect(path: &Path, args: &PipelineArgs, json: bool) -> Result<(), Error> {
+    let chosen = args.passes()?;
+    let target = args
+        .target(true)?
+        .ok_or_else(|| Error::Usage("inspect needs a target".into()))?;
+    let (mut model, _) = npuopt::load(path)?;
+    let mut cx = PassCx::for_model(&model);
+    PassManager::new(chosen).run(&mut model, &mut cx, |_, _| {})?;
+    let plan = partition::plan::plan(&model.graph, &target).map_err(|reason| Error::Pass {
+        pass: "partition".into(),
+        reason,
+    })?;
+    print!(
+        "{}",
+        if json {
+            report::json(&plan)
+        } else {
+            report::text(&plan)
+        }
+    );
     Ok(())
 }

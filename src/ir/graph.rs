@@ -131,6 +131,11 @@ impl OpNode {
         self.proto.op_type()
     }
 
+    /// The node's metadata entries (where placement annotations go).
+    pub fn metadata_mut(&mut self) -> &mut Vec<proto::StringStringEntryProto> {
+        &mut self.proto.metadata_props
+    }
+
     pub fn domain(&self) -> &str {
         self.proto.domain()
     }

@@ -158,11 +158,61 @@ pub fn qdq_params(g: &Graph, node: NodeId) -> Option<QuantParams> {
     params_from_inputs(g, g.input(node, 1), g.input(node, 2), axis, default)
 }
 
-/// The quantization of an integer value: from the QuantizeLinear producing it, else from a
-/// DequantizeLinear reading it (all such readers must agree).
+/// Where the QOperator ops keep the (scale, zero point) of their output.
+fn output_params_slots(op: Op) -> Option<(u32, u32)> {
+    Some(match op {
+        Op::QuantizeLinear => (1, 2),
+        Op::QLinearConv | Op::QLinearMatMul | Op::QLinearAdd | Op::QLinearMul => (6, 7),
+        Op::QLinearLeakyRelu
+        | Op::QLinearSigmoid
+        | Op::QLinearAveragePool
+        | Op::QLinearGlobalAveragePool
+        | Op::QLinearSoftmax => (3, 4),
+        Op::QLinearConcat => (0, 1),
+        _ => return None,
+    })
+}
+
+/// Ops that move or select integers without changing what they mean: their output has their
+/// input 0's quantization.
+fn keeps_quantization(op: Op) -> bool {
+    matches!(
+        op,
+        Op::MaxPool
+            | Op::Reshape
+            | Op::Transpose
+            | Op::Flatten
+            | Op::Squeeze
+            | Op::Unsqueeze
+            | Op::Slice
+            | Op::Split
+            | Op::Concat
+            | Op::Resize
+            | Op::Pad
+            | Op::Gather
+            | Op::Clip
+            | Op::Relu
+            | Op::Identity
+    )
+}
+
+/// The quantization of an integer value: from the op producing it (QuantizeLinear, a QLinear op,
+/// or a data-movement op on integers, traced back to its input), else from a DequantizeLinear
+/// reading it (all such readers must agree).
 pub fn quant_of(g: &Graph, v: ValueId) -> Option<QuantParams> {
-    if g.node(v.node).op() == Some(Op::QuantizeLinear) {
-        return qdq_params(g, v.node);
+    let mut v = v;
+    // Bounded: each step moves to a producer, and the graph is acyclic.
+    for _ in 0..g.node_count() {
+        let Some(op) = g.node(v.node).op() else { break };
+        if let Some((s, z)) = output_params_slots(op) {
+            let default = g.value(v).ty.as_ref().map_or(DType::U8, |t| t.dtype);
+            return params_from_inputs(g, g.input(v.node, s), g.input(v.node, z), None, default);
+        }
+        let integer = g.value(v).ty.as_ref().is_some_and(|t| !t.dtype.is_float());
+        match g.input(v.node, 0) {
+            Some(src) if integer && keeps_quantization(op) => v = src,
+            _ => break,
+        }
     }
     let mut found: Option<QuantParams> = None;
     for (user, port) in g.uses(v) {

@@ -66,3 +66,19 @@ impl Verdict {
         self.level == Level::Supported
     }
 }
+
+/// What a target says about one node: the operation it would run it as, and its verdict.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Judgement {
+    /// The target's operation (e.g. `Convolution`); `None` when the node maps to none.
+    pub npu_op: Option<&'static str>,
+    pub verdict: Verdict,
+}
+
+/// An NPU target, as the partitioner sees it.
+pub trait Target {
+    /// `ethos-n78@25.03` and the like.
+    fn name(&self) -> String;
+    /// Judges one op node of `g`.
+    fn judge(&self, g: &crate::ir::Graph, node: crate::ir::NodeId) -> Judgement;
+}

@@ -28,6 +28,7 @@
 //! apache/tvm `src/relay/backend/contrib/ethosn/ethosn_api.cc` at 513c2be0 (v0.18.0).
 
 pub mod docs;
+pub mod mapping;
 pub mod npu;
 pub mod profiles;
 pub mod rules;
@@ -38,3 +39,32 @@ mod tvm;
 
 pub use profiles::{Profile, ProfileError, Release, Variant};
 pub use rules::check;
+
+/// The Arm Ethos-N78 with one rule profile (driver-stack release and hardware variant).
+pub struct EthosN {
+    pub profile: Profile,
+}
+
+impl super::Target for EthosN {
+    fn name(&self) -> String {
+        format!("ethos-n78@{}", self.profile.release().name())
+    }
+
+    fn judge(&self, g: &crate::ir::Graph, node: crate::ir::NodeId) -> super::Judgement {
+        match mapping::map(g, node) {
+            Ok(op) => super::Judgement {
+                npu_op: Some(op.kind().name()),
+                verdict: check(&op, &self.profile),
+            },
+            Err(mapping::NoNpuOp(reason)) => super::Judgement {
+                npu_op: None,
+                verdict: super::Verdict {
+                    level: super::Level::Unsupported,
+                    rule: "no-npu-op",
+                    reason,
+                    details: String::new(),
+                },
+            },
+        }
+    }
+}

@@ -1,0 +1,134 @@
+//! The placement report: text (Vela-style), JSON (stable, documented in the README), Markdown
+//! (the tables people paste into a design review).
+
+use std::fmt::Write;
+
+use crate::partition::plan::Plan;
+
+/// A stable JSON document: `summary` and `nodes` (see the README for the fields).
+pub fn json(plan: &Plan) -> String {
+    serde_json::to_string_pretty(plan).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+}
+
+/// One line of figures.
+pub fn summary_line(plan: &Plan) -> String {
+    let s = &plan.summary;
+    format!(
+        "{}: {} of {} nodes on the NPU, {:.1}% of {} MACs, {} NPU region(s), {} transition(s), {} boundary bytes",
+        s.target,
+        s.npu_nodes,
+        s.npu_nodes + s.cpu_nodes,
+        s.npu_mac_fraction * 100.0,
+        s.total_macs,
+        s.npu_regions,
+        s.transitions,
+        s.boundary_bytes
+    )
+}
+
+/// Vela-style lines for every CPU node, then the summary.
+pub fn text(plan: &Plan) -> String {
+    let mut out = String::new();
+    for n in plan.nodes.iter().filter(|n| n.placement == "cpu") {
+        match n.npu_op {
+            None => {
+                let _ = writeln!(out, "Info: {} '{}' is a CPU only op", n.op_type, n.name);
+                let _ = writeln!(out, " - {}", n.reason);
+            }
+            Some(op) => {
+                let _ = writeln!(
+                    out,
+                    "Warning: {} '{}' ({op}) is not supported on the NPU. Placing on CPU instead",
+                    n.op_type, n.name
+                );
+                let _ = writeln!(out, " - [{}] {}: {}", n.level, n.rule, n.reason);
+                if !n.details.is_empty() {
+                    let _ = writeln!(out, "   {}", n.details);
+                }
+            }
+        }
+    }
+    let s = &plan.summary;
+    let total = (s.npu_nodes + s.cpu_nodes).max(1) as f64;
+    let _ = writeln!(
+        out,
+        "CPU operators = {} ({:.1}%)",
+        s.cpu_nodes,
+        s.cpu_nodes as f64 * 100.0 / total
+    );
+    let _ = writeln!(
+        out,
+        "NPU operators = {} ({:.1}%)",
+        s.npu_nodes,
+        s.npu_nodes as f64 * 100.0 / total
+    );
+    let _ = writeln!(out, "{}", summary_line(plan));
+    for (reason, count) in s.top_reasons.iter().take(5) {
+        let _ = writeln!(out, "  {count:>4} x {reason}");
+    }
+    out
+}
+
+/// Markdown: summary table, operator table (NPU support per op type), partition table.
+pub fn markdown(plan: &Plan) -> String {
+    let s = &plan.summary;
+    let mut out = String::new();
+    let _ = writeln!(out, "# Placement on {}\n", s.target);
+    let _ = writeln!(
+        out,
+        "| NPU nodes | CPU nodes | NPU MACs | NPU regions | transitions | boundary bytes |"
+    );
+    let _ = writeln!(out, "|---|---|---|---|---|---|");
+    let _ = writeln!(
+        out,
+        "| {} | {} | {:.1}% of {} | {} | {} | {} |\n",
+        s.npu_nodes,
+        s.cpu_nodes,
+        s.npu_mac_fraction * 100.0,
+        s.total_macs,
+        s.npu_regions,
+        s.transitions,
+        s.boundary_bytes
+    );
+    let _ = writeln!(
+        out,
+        "## Operators\n\n| op | count | on NPU | on CPU | CPU because |\n|---|---|---|---|---|"
+    );
+    let mut ops: std::collections::BTreeMap<&str, (usize, usize, Vec<&str>)> = Default::default();
+    for n in &plan.nodes {
+        let e = ops.entry(n.op_type.as_str()).or_default();
+        if n.placement == "npu" {
+            e.0 += 1;
+        } else {
+            e.1 += 1;
+            if !e.2.contains(&n.reason.as_str()) {
+                e.2.push(&n.reason);
+            }
+        }
+    }
+    for (op, (npu, cpu, why)) in ops {
+        let _ = writeln!(
+            out,
+            "| {op} | {} | {npu} | {cpu} | {} |",
+            npu + cpu,
+            why.join("; ").replace('|', "\\|")
+        );
+    }
+    let _ = writeln!(out, "\n## Nodes\n\n| node | op | placement | level | rule | reason |\n|---|---|---|---|---|---|");
+    for n in &plan.nodes {
+        let place = match n.region {
+            Some(r) => format!("NPU region {r}"),
+            None => "CPU".into(),
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {place} | {} | {} | {} |",
+            n.name,
+            n.op_type,
+            n.level,
+            n.rule,
+            n.reason.replace('|', "\\|")
+        );
+    }
+    out
+}

@@ -1,0 +1,500 @@
+//! ONNX nodes → Ethos-N operations (ethos-n-rules.md section f.4).
+//!
+//! Works on the integer (QOperator) graph that `fold-qdq` produces: a node is described as the
+//! Support Library operation it would become, with its tensors in the library's terms, and the
+//! rules judge it. NCHW is handled by mapping shapes and axes (`[N,C,H,W]` → `[N,H,W,C]`,
+//! OIHW weights → HWIO/HWIM), never by inserting transposes. A node with no Ethos-N operation at
+//! all (float ops, shape computations, the Q/DQ at a float boundary) gets a reason saying so.
+//!
+//! A missing convolution bias is described as a zero bias with the scales the library wants: the
+//! NPU compiler synthesises it (TVM demanded an explicit `bias_add`; that is its front end's
+//! limitation, not the hardware's).
+
+use super::npu::{
+    Concatenation, Convolution, DataFormat, DataType, DepthToSpace, DepthToSpaceMode, Elementwise,
+    FullyConnected, LeakyRelu, Operation, Padding, Pooling, PoolingKind, QuantInfo, Relu, Reshape,
+    Resize, ResizeAlgorithm, Split, Stride, TensorInfo, Transpose, Unary,
+};
+use crate::ir::consts::constant;
+use crate::ir::quant::{quant_of, QuantParams};
+use crate::ir::{DType, Graph, NodeId, Op, OpNode, ValueId};
+
+/// Why a node has no Ethos-N operation.
+pub struct NoNpuOp(pub String);
+
+type Mapped = Result<Operation, NoNpuOp>;
+
+fn no(reason: impl Into<String>) -> NoNpuOp {
+    NoNpuOp(reason.into())
+}
+
+fn dims(g: &Graph, v: ValueId) -> Result<Vec<i64>, NoNpuOp> {
+    g.value(v)
+        .ty
+        .as_ref()
+        .and_then(|t| t.static_dims())
+        .ok_or_else(|| no(format!("the shape of '{}' is not static", g.value(v).name)))
+}
+
+fn dtype(d: DType) -> DataType {
+    match d {
+        DType::U8 => DataType::U8,
+        DType::I8 => DataType::I8,
+        DType::I32 => DataType::I32,
+        other => DataType::NotQuantized(other.name()),
+    }
+}
+
+/// ONNX dims (NCHW for rank 4) as the library's 4-D NHWC shape; other ranks right-padded.
+fn nhwc(d: &[i64]) -> Vec<u32> {
+    let u = |x: i64| u32::try_from(x).unwrap_or(u32::MAX);
+    if d.len() == 4 {
+        vec![u(d[0]), u(d[2]), u(d[3]), u(d[1])]
+    } else {
+        d.iter().map(|&x| u(x)).collect()
+    }
+}
+
+/// An ONNX axis of a rank-`rank` tensor as the library's NHWC axis.
+fn nhwc_axis(axis: i64, rank: usize) -> Option<u32> {
+    let a = if axis < 0 { axis + rank as i64 } else { axis };
+    if a < 0 || a as usize >= rank {
+        return None;
+    }
+    Some(if rank == 4 {
+        [0, 3, 1, 2][a as usize]
+    } else {
+        a as u32
+    })
+}
+
+fn quant_info(p: &QuantParams) -> QuantInfo {
+    if p.is_per_tensor() {
+        QuantInfo::new(p.zp() as i32, p.scale[0])
+    } else {
+        QuantInfo::per_channel(p.zp() as i32, p.scale.clone(), 3)
+    }
+}
+
+/// The library's view of an activation value.
+fn activation(g: &Graph, v: ValueId) -> Result<TensorInfo, NoNpuOp> {
+    let d = dims(g, v)?;
+    let ty = g.value(v).ty.as_ref().map_or(DType::F32, |t| t.dtype);
+    let quant = match quant_of(g, v) {
+        Some(p) => quant_info(&p),
+        None if ty.is_float() => QuantInfo::new(0, 1.0),
+        None => {
+            return Err(no(format!(
+                "the quantization of '{}' is not known",
+                g.value(v).name
+            )))
+        }
+    };
+    Ok(TensorInfo::from_dims(&nhwc(&d), dtype(ty), quant))
+}
+
+fn input(g: &Graph, id: NodeId, slot: u32) -> Result<ValueId, NoNpuOp> {
+    g.input(id, slot)
+        .ok_or_else(|| no(format!("input {slot} is missing")))
+}
+
+fn out(id: NodeId) -> ValueId {
+    ValueId { node: id, slot: 0 }
+}
+
+fn ints(op: &OpNode, name: &str) -> Result<Option<Vec<i64>>, NoNpuOp> {
+    op.attr_ints(name)
+        .map(|v| v.map(<[i64]>::to_vec))
+        .map_err(|e| no(e.to_string()))
+}
+
+fn int(op: &OpNode, name: &str, default: i64) -> Result<i64, NoNpuOp> {
+    Ok(op
+        .attr_int(name)
+        .map_err(|e| no(e.to_string()))?
+        .unwrap_or(default))
+}
+
+/// ONNX pads `[top, left, bottom, right]` (or `auto_pad`) as the library's padding.
+fn padding(
+    op: &OpNode,
+    input_hw: (u32, u32),
+    kernel: (u32, u32),
+    stride: Stride,
+) -> Result<Padding, NoNpuOp> {
+    let auto = op
+        .attr_str("auto_pad")
+        .map_err(|e| no(e.to_string()))?
+        .unwrap_or("NOTSET");
+    let same = |before_larger: bool| {
+        let pad = |size: u32, k: u32, s: u32| {
+            let total = (size.div_ceil(s.max(1)).saturating_sub(1) * s + k).saturating_sub(size);
+            let small = total / 2;
+            if before_larger {
+                (total - small, small)
+            } else {
+                (small, total - small)
+            }
+        };
+        let (t, b) = pad(input_hw.0, kernel.0, stride.y);
+        let (l, r) = pad(input_hw.1, kernel.1, stride.x);
+        Padding::new(t, b, l, r)
+    };
+    Ok(match auto {
+        "SAME_UPPER" => same(false),
+        "SAME_LOWER" => same(true),
+        "VALID" => Padding::ZERO,
+        _ => {
+            let p = ints(op, "pads")?.unwrap_or_else(|| vec![0; 4]);
+            if p.len() != 4 || p.iter().any(|&x| x < 0) {
+                return Err(no(format!("pads {p:?} are not 2-D")));
+            }
+            Padding::new(p[0] as u32, p[2] as u32, p[1] as u32, p[3] as u32)
+        }
+    })
+}
+
+fn stride(op: &OpNode) -> Result<Stride, NoNpuOp> {
+    let s = ints(op, "strides")?.unwrap_or_else(|| vec![1, 1]);
+    match s.as_slice() {
+        [y, x] => Ok(Stride::new(*x as u32, *y as u32)),
+        _ => Err(no(format!("strides {s:?} are not 2-D"))),
+    }
+}
+
+/// The NPU operation a node would be, or why it has none.
+pub fn map(g: &Graph, id: NodeId) -> Mapped {
+    let node = g.node(id);
+    let Some(op) = node.as_op() else {
+        return Err(no("not an operator"));
+    };
+    match op.op() {
+        Op::QLinearConv => conv(g, id, op),
+        Op::QLinearMatMul => fully_connected(g, id),
+        Op::QLinearLeakyRelu => Ok(Operation::LeakyRelu(LeakyRelu {
+            input: activation(g, input(g, id, 0)?)?,
+            alpha: op
+                .attr_float("alpha")
+                .map_err(|e| no(e.to_string()))?
+                .unwrap_or(0.01),
+            output_quant: activation(g, out(id))?.quant,
+            output: Some(activation(g, out(id))?),
+        })),
+        Op::QLinearSigmoid => Ok(Operation::Sigmoid(Unary {
+            input: activation(g, input(g, id, 0)?)?,
+            output: Some(activation(g, out(id))?),
+        })),
+        Op::QLinearAdd | Op::QLinearMul => {
+            let e = Elementwise {
+                input0: activation(g, input(g, id, 0)?)?,
+                input1: activation(g, input(g, id, 3)?)?,
+                output_quant: activation(g, out(id))?.quant,
+                output: Some(activation(g, out(id))?),
+            };
+            Ok(if op.op() == Op::QLinearAdd {
+                Operation::Addition(e)
+            } else {
+                Operation::Multiplication(e)
+            })
+        }
+        Op::QLinearConcat | Op::Concat => concat(g, id, op),
+        Op::QLinearGlobalAveragePool => Ok(Operation::MeanXy(Unary {
+            input: activation(g, input(g, id, 0)?)?,
+            output: Some(activation(g, out(id))?),
+        })),
+        Op::MaxPool | Op::QLinearAveragePool => pool(g, id, op),
+        Op::Reshape | Op::Flatten | Op::Squeeze | Op::Unsqueeze => {
+            let x = activation(g, input(g, id, 0)?)?;
+            let y = activation(g, out(id))?;
+            Ok(Operation::Reshape(Reshape {
+                input: x,
+                new_shape: y.shape,
+                output: Some(y),
+            }))
+        }
+        Op::Split => split(g, id, op),
+        Op::Resize => resize(g, id, op),
+        Op::Transpose => {
+            let x = activation(g, input(g, id, 0)?)?;
+            let perm = ints(op, "perm")?.unwrap_or_else(|| vec![3, 2, 1, 0]);
+            if perm.len() != 4 || perm.iter().any(|&a| !(0..4).contains(&a)) {
+                return Err(no(format!("perm {perm:?} is not a 4-D permutation")));
+            }
+            // Output NHWC axis j is NCHW axis NHWC_TO_NCHW[j], which reads input NCHW axis
+            // perm[..], which is NHWC axis NCHW_TO_NHWC[..].
+            const NHWC_TO_NCHW: [usize; 4] = [0, 2, 3, 1];
+            const NCHW_TO_NHWC: [u32; 4] = [0, 3, 1, 2];
+            let p: [u32; 4] = std::array::from_fn(|j| NCHW_TO_NHWC[perm[NHWC_TO_NCHW[j]] as usize]);
+            Ok(Operation::Transpose(Transpose {
+                input: x,
+                permutation: p,
+                output: Some(activation(g, out(id))?),
+            }))
+        }
+        Op::Clip | Op::Relu => {
+            let x = activation(g, input(g, id, 0)?)?;
+            let bound = |slot: u32, default: i64| -> Result<i64, NoNpuOp> {
+                match g.input(id, slot) {
+                    Some(v) => constant(g, v)
+                        .and_then(|c| c.to_i64())
+                        .and_then(|c| c.first().copied())
+                        .ok_or_else(|| no("Clip bounds are not integer constants")),
+                    None => Ok(default),
+                }
+            };
+            let (lo, hi) = match x.dtype {
+                DataType::U8 => (0, 255),
+                DataType::I8 => (-128, 127),
+                _ => return Err(no("Clip on float data")),
+            };
+            let lower = if op.op() == Op::Relu {
+                i64::from(x.quant.zero_point)
+            } else {
+                bound(1, lo)?
+            };
+            Ok(Operation::Relu(Relu {
+                lower_bound: lower as i16,
+                upper_bound: bound(2, hi)? as i16,
+                output: Some(activation(g, out(id))?),
+                input: x,
+            }))
+        }
+        Op::DepthToSpace => {
+            let mode = op
+                .attr_str("mode")
+                .map_err(|e| no(e.to_string()))?
+                .unwrap_or("DCR");
+            Ok(Operation::DepthToSpace(DepthToSpace {
+                input: activation(g, input(g, id, 0)?)?,
+                block_size: int(op, "blocksize", 0)? as u32,
+                mode: if mode == "CRD" {
+                    DepthToSpaceMode::Crd
+                } else {
+                    DepthToSpaceMode::Dcr
+                },
+                output: Some(activation(g, out(id))?),
+            }))
+        }
+        _ => Err(no(format!("{} has no Ethos-N operation", describe(op)))),
+    }
+}
+
+fn describe(op: &OpNode) -> String {
+    if op.domain().is_empty() {
+        op.op_type().to_string()
+    } else {
+        format!("{}.{}", op.domain(), op.op_type())
+    }
+}
+
+fn conv(g: &Graph, id: NodeId, op: &OpNode) -> Mapped {
+    let x = activation(g, input(g, id, 0)?)?;
+    let w = input(g, id, 3)?;
+    let wd = dims(g, w)?;
+    if wd.len() != 4 {
+        return Err(no(format!(
+            "a {}-D convolution; the NPU runs 2-D ones",
+            wd.len().saturating_sub(2)
+        )));
+    }
+    let w_scales = constant(g, input(g, id, 4)?)
+        .and_then(|c| c.to_f32())
+        .ok_or_else(|| no("weight scales are not constant"))?;
+    let w_zp = constant(g, input(g, id, 5)?)
+        .and_then(|c| c.to_i64())
+        .ok_or_else(|| no("weight zero point is not constant"))?;
+    let w_dtype = g.value(w).ty.as_ref().map_or(DType::I8, |t| t.dtype);
+    let group = int(op, "group", 1)?;
+    let (o, i_per_group, kh, kw) = (wd[0] as u32, wd[1] as u32, wd[2] as u32, wd[3] as u32);
+    let c_in = x.channels();
+    let depthwise = group > 1 && group as u32 == c_in && i_per_group == 1;
+    let (w_shape, format, axis) = if depthwise {
+        ([kh, kw, c_in, o / c_in.max(1)], DataFormat::Hwim, 2)
+    } else {
+        ([kh, kw, i_per_group, o], DataFormat::Hwio, 3)
+    };
+    let w_quant = if w_scales.len() > 1 {
+        QuantInfo::per_channel(
+            w_zp.first().copied().unwrap_or(0) as i32,
+            w_scales.clone(),
+            axis,
+        )
+    } else {
+        QuantInfo::new(w_zp.first().copied().unwrap_or(0) as i32, w_scales[0])
+    };
+    let weights = TensorInfo::new(w_shape, dtype(w_dtype), w_quant).with_format(format);
+    let bias_scales: Vec<f32> = (0..o as usize)
+        .map(|c| x.quant.scale() * w_scales.get(c).copied().unwrap_or(w_scales[0]))
+        .collect();
+    let bias_quant = if bias_scales.len() > 1 {
+        QuantInfo::per_channel(0, bias_scales, 3)
+    } else {
+        QuantInfo::new(0, bias_scales[0])
+    };
+    let bias = TensorInfo::new([1, 1, 1, o], DataType::I32, bias_quant);
+    let dil = ints(op, "dilations")?.unwrap_or_else(|| vec![1, 1]);
+    let st = stride(op)?;
+    let pad = padding(op, (x.height(), x.width()), (kh, kw), st)?;
+    let y = activation(g, out(id))?;
+    let conv = Convolution {
+        input: x,
+        weights,
+        bias,
+        padding: pad,
+        stride: st,
+        output_quant: y.quant.clone(),
+        output: Some(y),
+        dilation: [
+            dil.first().copied().unwrap_or(1) as u32,
+            dil.get(1).copied().unwrap_or(1) as u32,
+        ],
+        fused_pad_attribute: None,
+    };
+    if depthwise {
+        Ok(Operation::DepthwiseConvolution(conv))
+    } else if group != 1 {
+        Err(no(format!(
+            "grouped convolution (group={group}) is neither normal nor depthwise"
+        )))
+    } else {
+        Ok(Operation::Convolution(conv))
+    }
+}
+
+fn fully_connected(g: &Graph, id: NodeId) -> Mapped {
+    let b = input(g, id, 3)?;
+    if constant(g, b).is_none() {
+        return Err(no(
+            "QLinearMatMul of two activations (attention) has no Ethos-N operation",
+        ));
+    }
+    let x = activation(g, input(g, id, 0)?)?;
+    let bd = dims(g, b)?;
+    let (k, n) = match bd.as_slice() {
+        [k, n] => (*k as u32, *n as u32),
+        _ => return Err(no("weights are not 2-D")),
+    };
+    let w_scale = constant(g, input(g, id, 4)?)
+        .and_then(|c| c.to_f32())
+        .ok_or_else(|| no("weight scale is not constant"))?;
+    let w_zp = constant(g, input(g, id, 5)?)
+        .and_then(|c| c.to_i64())
+        .unwrap_or_else(|| vec![0]);
+    let w_dtype = g.value(b).ty.as_ref().map_or(DType::I8, |t| t.dtype);
+    let weights = TensorInfo::new(
+        [1, 1, k, n],
+        dtype(w_dtype),
+        QuantInfo::new(w_zp[0] as i32, w_scale[0]),
+    )
+    .with_format(DataFormat::Hwio);
+    let bias = TensorInfo::new(
+        [1, 1, 1, n],
+        DataType::I32,
+        QuantInfo::new(0, x.quant.scale() * w_scale[0]),
+    );
+    let y = activation(g, out(id))?;
+    Ok(Operation::FullyConnected(FullyConnected {
+        input: x,
+        weights,
+        bias,
+        output_quant: y.quant.clone(),
+        output: Some(y),
+    }))
+}
+
+fn concat(g: &Graph, id: NodeId, op: &OpNode) -> Mapped {
+    let slots: Vec<u32> = if op.op() == Op::QLinearConcat {
+        (2..g.inputs_of(id).len() as u32).step_by(3).collect()
+    } else {
+        (0..g.inputs_of(id).len() as u32).collect()
+    };
+    let inputs = slots
+        .iter()
+        .map(|&s| activation(g, input(g, id, s)?))
+        .collect::<Result<Vec<_>, _>>()?;
+    let rank = dims(g, out(id))?.len();
+    let axis = nhwc_axis(int(op, "axis", 1)?, rank).ok_or_else(|| no("axis out of range"))?;
+    let y = activation(g, out(id))?;
+    Ok(Operation::Concatenation(Concatenation {
+        inputs,
+        axis,
+        output_quant: y.quant.clone(),
+        output: Some(y),
+    }))
+}
+
+fn split(g: &Graph, id: NodeId, op: &OpNode) -> Mapped {
+    let x = activation(g, input(g, id, 0)?)?;
+    let rank = dims(g, input(g, id, 0)?)?.len();
+    let onnx_axis = int(op, "axis", 0)?;
+    let axis = nhwc_axis(onnx_axis, rank).ok_or_else(|| no("axis out of range"))?;
+    let outs: Vec<ValueId> = g.values_of(id).collect();
+    let mut sizes = Vec::new();
+    let mut infos = Vec::new();
+    for v in outs {
+        let d = dims(g, v)?;
+        let a = if onnx_axis < 0 {
+            onnx_axis + rank as i64
+        } else {
+            onnx_axis
+        } as usize;
+        sizes.push(d.get(a).copied().unwrap_or(0) as u32);
+        infos.push(activation(g, v)?);
+    }
+    Ok(Operation::Split(Split {
+        input: x,
+        axis,
+        sizes,
+        outputs: Some(infos),
+    }))
+}
+
+fn pool(g: &Graph, id: NodeId, op: &OpNode) -> Mapped {
+    if op.op() == Op::MaxPool
+        && g.node(id).outputs.len() > 1
+        && g.is_used(ValueId { node: id, slot: 1 })
+    {
+        return Err(no("MaxPool's Indices output is used"));
+    }
+    let x = activation(g, input(g, id, 0)?)?;
+    let k = ints(op, "kernel_shape")?.unwrap_or_default();
+    let [kh, kw] = k.as_slice() else {
+        return Err(no(format!("kernel_shape {k:?} is not 2-D")));
+    };
+    let st = stride(op)?;
+    let pad = padding(op, (x.height(), x.width()), (*kh as u32, *kw as u32), st)?;
+    Ok(Operation::Pooling(Pooling {
+        kind: if op.op() == Op::MaxPool {
+            PoolingKind::Max
+        } else {
+            PoolingKind::Avg
+        },
+        size_x: *kw as u32,
+        size_y: *kh as u32,
+        stride: st,
+        padding: pad,
+        output: Some(activation(g, out(id))?),
+        input: x,
+    }))
+}
+
+fn resize(g: &Graph, id: NodeId, op: &OpNode) -> Mapped {
+    let mode = op
+        .attr_str("mode")
+        .map_err(|e| no(e.to_string()))?
+        .unwrap_or("nearest");
+    let x = activation(g, input(g, id, 0)?)?;
+    let y = activation(g, out(id))?;
+    Ok(Operation::Resize(Resize {
+        input: x,
+        algorithm: if mode == "nearest" {
+            ResizeAlgorithm::NearestNeighbour
+        } else {
+            ResizeAlgorithm::Bilinear
+        },
+        new_height: y.height(),
+        new_width: y.width(),
+        output_quant: y.quant.clone(),
+        output: Some(y),
+    }))
+}
