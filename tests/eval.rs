@@ -26,7 +26,9 @@ fn fixtures() -> Vec<PathBuf> {
 }
 
 fn expected(name: &str) -> Tensor {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/expected").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/expected")
+        .join(name);
     npy::read(&fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).unwrap()
 }
 
@@ -95,7 +97,11 @@ fn intermediate_values_are_all_reported_and_outputs_agree_with_run() {
     assert!(all.len() >= ops, "{} values for {ops} nodes", all.len());
     for (name, t) in &outputs {
         let same = all.iter().find(|(n, _)| n == name).map(|(_, v)| v);
-        assert_eq!(same, Some(t), "output '{name}' differs between run and run_all");
+        assert_eq!(
+            same,
+            Some(t),
+            "output '{name}' differs between run and run_all"
+        );
     }
 }
 
@@ -109,7 +115,11 @@ fn bad_inputs_are_errors_not_panics() {
     let err = eval::run(g, &[("images".into(), wrong_shape)]).unwrap_err();
     assert!(err.to_string().contains("expected shape"), "{err}");
     let err = eval::run(g, &[("imagez".into(), Tensor::scalar(0f32))]).unwrap_err();
-    assert!(err.to_string().contains("'imagez' is not an input of the graph"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("'imagez' is not an input of the graph"),
+        "{err}"
+    );
 }
 
 /// Times (and optionally checks) any model: `NPUOPT_EVAL_MODEL=m.onnx NPUOPT_EVAL_INPUT=x.npy
@@ -132,7 +142,9 @@ fn time_model_from_env() {
         .inputs()
         .iter()
         .find_map(|&n| match &model.graph.node(n).kind {
-            npuopt::ir::NodeKind::Input(i) if i.default.is_none() => Some(i.info.name().to_string()),
+            npuopt::ir::NodeKind::Input(i) if i.default.is_none() => {
+                Some(i.info.name().to_string())
+            }
             _ => None,
         })
         .unwrap();
@@ -140,7 +152,10 @@ fn time_model_from_env() {
     let outputs = eval::run_with(&model.graph, &[(name, x)], &Options::for_model(&model)).unwrap();
     println!("evaluated in {:.3?}", started.elapsed());
     let expected = std::env::var("NPUOPT_EVAL_EXPECTED").unwrap_or_default();
-    for ((name, got), path) in outputs.iter().zip(expected.split(',').filter(|p| !p.is_empty())) {
+    for ((name, got), path) in outputs
+        .iter()
+        .zip(expected.split(',').filter(|p| !p.is_empty()))
+    {
         let want = npy::read(&fs::read(path).unwrap()).unwrap();
         let (ratio, at, x, y) = worst(got, &want);
         println!("{name}: worst at [{at}]: {x} vs {y} ({ratio:.2} of the tolerance)");
