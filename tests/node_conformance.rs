@@ -23,6 +23,9 @@ use prost::Message;
 /// Cases whose ops are all supported but whose outputs are known not to match, and why.
 const KNOWN_FAILURES: &[(&str, &str)] = &[];
 
+/// A case's name, the ops it contains and how it went.
+type CaseResult = (String, BTreeSet<(String, String)>, Outcome);
+
 #[derive(Debug, Clone, PartialEq)]
 enum Outcome {
     Passed,
@@ -226,7 +229,7 @@ fn run_case(case: &Path) -> (BTreeSet<(String, String)>, Outcome) {
     (ops, Outcome::Passed)
 }
 
-fn coverage_markdown(results: &[(String, BTreeSet<(String, String)>, Outcome)]) -> String {
+fn coverage_markdown(results: &[CaseResult]) -> String {
     let mut per_op: BTreeMap<String, [usize; 3]> = BTreeMap::new();
     for (_, ops, outcome) in results {
         for op in ops {
@@ -291,7 +294,7 @@ fn onnx_node_tests() {
         "no test cases under {}",
         Path::new(&root).display()
     );
-    let results: Vec<(String, BTreeSet<(String, String)>, Outcome)> = cases
+    let results: Vec<CaseResult> = cases
         .iter()
         .map(|c| {
             let name = c

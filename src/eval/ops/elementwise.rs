@@ -550,11 +550,19 @@ pub(super) fn where_(ctx: &Ctx) -> Out {
             (cond, c.shape()),
             (xv.as_slice(), x.shape()),
             (yv, y.shape()),
-            |&k, a, b| if k { a.clone() } else { b.clone() },
+            |&k, a, b| select(k, a, b),
         )?;
         (shape, Elem::wrap(v))
     });
     Ok(vec![Tensor::new(shape, data)?])
+}
+
+fn select<T: Clone>(condition: bool, a: &T, b: &T) -> T {
+    if condition {
+        a.clone()
+    } else {
+        b.clone()
+    }
 }
 
 #[cfg(test)]

@@ -234,8 +234,13 @@ pub(super) fn constant_of_shape(ctx: &Ctx) -> Out {
         )));
     }
     let n = numel(&shape)?;
-    let data = crate::eval::tensor::map_data!(value.data(), v => vec![v[0].clone(); n]);
+    let data = crate::eval::tensor::map_data!(value.data(), v => repeated(v, n));
     Ok(vec![Tensor::new(shape, data)?])
+}
+
+/// `n` copies of the first element of `v` (which has one).
+fn repeated<T: Clone>(v: &[T], n: usize) -> Vec<T> {
+    vec![v[0].clone(); n]
 }
 
 pub(super) fn eye_like(ctx: &Ctx) -> Out {

@@ -148,7 +148,7 @@ pub(super) fn qlinear_sigmoid(ctx: &Ctx) -> Out {
 /// evaluated with fused multiply-adds as the FMA3 kernel does.
 fn mlas_logistic(x: f32) -> f32 {
     const ALPHA: [f32; 5] = [
-        4.370_310_1e-11,
+        4.370_31e-11,
         1.156_273_2e-7,
         6.085_748_6e-5,
         8.513_771e-3,
@@ -371,7 +371,16 @@ fn global_average(
 }
 
 /// The X, X_scale, X_zp, Y_scale, Y_zp inputs of the pooling ops, plus `channels_last`.
-fn pool_operands(ctx: &Ctx) -> Result<(Tensor, Quantized, (f32, i32), (f32, i32), bool), Fail> {
+struct PoolOperands {
+    /// X with channels first.
+    x: Tensor,
+    q: Quantized,
+    xs: (f32, i32),
+    ys: (f32, i32),
+    channels_last: bool,
+}
+
+fn pool_operands(ctx: &Ctx) -> Result<PoolOperands, Fail> {
     let channels_last = ctx.choice("channels_last", 0, &[0, 1])? == 1;
     let x = channels_first(ctx.input(0)?, channels_last)?;
     let q = quantized(&x, "X", false)?;
@@ -383,11 +392,23 @@ fn pool_operands(ctx: &Ctx) -> Result<(Tensor, Quantized, (f32, i32), (f32, i32)
         scale(ctx, 3, "y_scale")?,
         zero_point(ctx, 4, "y_zero_point", q.dtype)?,
     );
-    Ok((x, q, xs, ys, channels_last))
+    Ok(PoolOperands {
+        x,
+        q,
+        xs,
+        ys,
+        channels_last,
+    })
 }
 
 pub(super) fn qlinear_global_average_pool(ctx: &Ctx) -> Out {
-    let (x, q, xs, ys, channels_last) = pool_operands(ctx)?;
+    let PoolOperands {
+        x,
+        q,
+        xs,
+        ys,
+        channels_last,
+    } = pool_operands(ctx)?;
     let size = numel(&x.shape()[2..])?;
     let v = global_average(&q.values, size, xs, ys, range(q.dtype));
     let shape: Vec<usize> = x.shape()[..2]
@@ -402,14 +423,21 @@ pub(super) fn qlinear_global_average_pool(ctx: &Ctx) -> Out {
 }
 
 pub(super) fn qlinear_average_pool(ctx: &Ctx) -> Out {
-    let (x, q, xs, ys, channels_last) = pool_operands(ctx)?;
+    let PoolOperands {
+        x,
+        q,
+        xs,
+        ys,
+        channels_last,
+    } = pool_operands(ctx)?;
     let spatial = &x.shape()[2..];
     let attrs = PoolAttrs::read(ctx, spatial.len())?;
     if attrs.dilations.iter().any(|&d| d != 1) {
         return Err(Fail::unsupported("QLinearAveragePool with dilations"));
     }
     let include_pad = ctx.choice("count_include_pad", 0, &[0, 1])? == 1;
-    let (out, begin, _) = attrs.resolve(spatial)?;
+    let padding = attrs.resolve(spatial)?;
+    let (out, begin) = (padding.output, padding.begin);
     let r = range(q.dtype);
     let planes = x.shape()[0] * x.shape()[1];
     let in_size = numel(spatial)?;

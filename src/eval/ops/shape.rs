@@ -7,7 +7,7 @@
 use super::misc::cast;
 use super::{axes, axis, broadcast, dim, strides, Ctx};
 use crate::eval::error::Fail;
-use crate::eval::tensor::{map_data, numel, same_as, with_data, Elem, Tensor};
+use crate::eval::tensor::{map_data, numel, same_as, Elem, Tensor};
 
 type Out = Result<Vec<Tensor>, Fail>;
 
@@ -28,8 +28,33 @@ pub(super) fn offsets(lists: &[Vec<usize>]) -> Result<Vec<usize>, Fail> {
 
 /// The elements of `t` at `offsets`, as a tensor of `shape`.
 pub(super) fn take(t: &Tensor, shape: Vec<usize>, offsets: &[usize]) -> Result<Tensor, Fail> {
-    let data = map_data!(t.data(), v => offsets.iter().map(|&i| v[i].clone()).collect());
+    let data = map_data!(t.data(), v => pick(v, offsets));
     Tensor::new(shape, data)
+}
+
+fn pick<T: Clone>(v: &[T], offsets: &[usize]) -> Vec<T> {
+    offsets.iter().map(|&i| v[i].clone()).collect()
+}
+
+/// `v` at `offsets`, and `fill` where an offset is `None`.
+fn pick_or<T: Clone>(v: &[T], offsets: &[Option<usize>], fill: &T) -> Vec<T> {
+    offsets
+        .iter()
+        .map(|o| o.map_or_else(|| fill.clone(), |i| v[i].clone()))
+        .collect()
+}
+
+/// A scalar of the element type of `like`, read from `fill` (the type's default when absent
+/// or empty).
+fn fill_value<T: Elem>(like: &[T], fill: Option<&Tensor>) -> Result<T, Fail> {
+    match fill {
+        Some(f) => match same_as(like, f, "the fill value")? {
+            [c] => Ok(c.clone()),
+            [] => Ok(T::default()),
+            _ => Err(Fail::invalid("the fill value must be a scalar")),
+        },
+        None => Ok(T::default()),
+    }
 }
 
 /// Transposes `t`: output dimension `i` is input dimension `perm[i]`.
@@ -538,17 +563,7 @@ pub(super) fn take_or(
             .flat_map(|&o| l.iter().map(move |&x| o.zip(x).map(|(a, b)| a + b)))
             .collect();
     }
-    let data = map_data!(t.data(), v => {
-        let fill = match fill {
-            Some(f) => match same_as(v, f, "the fill value")? {
-                [c] => c.clone(),
-                [] => Default::default(),
-                _ => return Err(Fail::invalid("the fill value must be a scalar")),
-            },
-            None => Default::default(),
-        };
-        offs.iter().map(|o| o.map_or_else(|| fill.clone(), |i| v[i].clone())).collect()
-    });
+    let data = map_data!(t.data(), v => pick_or(v, &offs, &fill_value(v, fill)?));
     Tensor::new(shape, data)
 }
 
@@ -651,19 +666,25 @@ pub(super) fn trilu(ctx: &Ctx) -> Out {
     let [.., rows, cols] = *x.shape() else {
         return Err(Fail::invalid("input must have rank 2 or more"));
     };
-    let data = with_data!(x.data(), v => {
-        let out: Vec<_> = v
-            .iter()
-            .enumerate()
-            .map(|(i, e)| {
-                let (r, c) = (((i / cols.max(1)) % rows.max(1)) as i64, (i % cols.max(1)) as i64);
-                let keep = if upper { c - r >= k } else { c - r <= k };
-                if keep { e.clone() } else { Default::default() }
-            })
-            .collect();
-        Elem::wrap(out)
-    });
+    let (rows, cols) = (rows.max(1), cols.max(1));
+    let keep = |i: usize| {
+        let (r, c) = (((i / cols) % rows) as i64, (i % cols) as i64);
+        if upper {
+            c - r >= k
+        } else {
+            c - r <= k
+        }
+    };
+    let data = map_data!(x.data(), v => triangle(v, keep));
     Ok(vec![Tensor::new(x.shape().to_vec(), data)?])
+}
+
+/// The elements of `v` where `keep(index)`, defaults elsewhere.
+fn triangle<T: Clone + Default>(v: &[T], keep: impl Fn(usize) -> bool) -> Vec<T> {
+    v.iter()
+        .enumerate()
+        .map(|(i, e)| if keep(i) { e.clone() } else { T::default() })
+        .collect()
 }
 
 #[cfg(test)]
