@@ -175,12 +175,7 @@ fn scatter(
     let reduction = Reduction::read(ctx)?;
     let out = match reduction {
         Reduction::None => with_data!(data.data(), v => {
-            let u = same_as(v, updates, "updates")?;
-            let mut out = v.clone();
-            for &(d, s) in pairs {
-                out[d] = u[s].clone();
-            }
-            Elem::wrap(out)
+            Elem::wrap(overwrite(v, same_as(v, updates, "updates")?, pairs))
         }),
         _ => with_numeric!(data.data(), v => {
             let u = same_as(v, updates, "updates")?;
@@ -192,6 +187,15 @@ fn scatter(
         }, _ => return Err(Fail::invalid("scatter reductions need numeric data"))),
     };
     Tensor::new(data.shape().to_vec(), out)
+}
+
+/// A copy of `data` with `updates[src]` written at each `dst`.
+fn overwrite<T: Clone>(data: &[T], updates: &[T], pairs: &[(usize, usize)]) -> Vec<T> {
+    let mut out = data.to_vec();
+    for &(d, s) in pairs {
+        out[d] = updates[s].clone();
+    }
+    out
 }
 
 pub(super) fn scatter_nd(ctx: &Ctx) -> Out {
