@@ -100,3 +100,28 @@ pub(super) fn non_max_suppression(ctx: &Ctx) -> Out {
         selected,
     )?])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::run_op;
+    use crate::eval::Tensor;
+
+    #[test]
+    fn keeps_the_best_box_of_each_overlapping_group() {
+        // Boxes as [y1, x1, y2, x2]: 0 and 1 overlap heavily, 2 is apart; box 1 scores best.
+        let boxes = Tensor::from_vec(
+            vec![1, 3, 4],
+            vec![
+                0f32, 0.0, 1.0, 1.0, 0.0, 0.1, 1.0, 1.1, 0.0, 10.0, 1.0, 11.0,
+            ],
+        )
+        .unwrap();
+        let scores = Tensor::from_vec(vec![1, 1, 3], vec![0.9f32, 0.95, 0.3]).unwrap();
+        let max = Tensor::from_vec(vec![1], vec![3i64]).unwrap();
+        let iou = Tensor::from_vec(vec![1], vec![0.5f32]).unwrap();
+        let inputs = [boxes, scores, max, iou];
+        let out = run_op("", "NonMaxSuppression", vec![], &inputs, 21, 1).unwrap();
+        assert_eq!(out[0].shape(), &[2, 3]);
+        assert_eq!(out[0].as_slice::<i64>().unwrap(), &[0, 0, 1, 0, 0, 2]);
+    }
+}

@@ -282,3 +282,41 @@ pub(super) fn one_hot(ctx: &Ctx) -> Out {
     let out: Vec<f64> = on.iter().map(|&b| if b { v[1] } else { v[0] }).collect();
     Ok(vec![cast(&Tensor::from_vec(shape, out)?, values.dtype())?])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::run_op;
+    use crate::eval::Tensor;
+    use crate::ir::attrs::string;
+
+    #[test]
+    fn scatter_nd_writes_and_reduces_slices() {
+        let data = Tensor::from_vec(vec![3, 2], vec![1i32, 2, 3, 4, 5, 6]).unwrap();
+        let idx = Tensor::from_vec(vec![2, 1], vec![2i64, -3]).unwrap();
+        let upd = Tensor::from_vec(vec![2, 2], vec![10i32, 20, 30, 40]).unwrap();
+        let inputs = [data, idx, upd];
+        let out = run_op("", "ScatterND", vec![], &inputs, 18, 1).unwrap();
+        assert_eq!(out[0].as_slice::<i32>().unwrap(), &[30, 40, 3, 4, 10, 20]);
+        let out = run_op(
+            "",
+            "ScatterND",
+            vec![string("reduction", "add")],
+            &inputs,
+            18,
+            1,
+        )
+        .unwrap();
+        assert_eq!(out[0].as_slice::<i32>().unwrap(), &[31, 42, 3, 4, 15, 26]);
+    }
+
+    #[test]
+    fn gather_nd_and_out_of_range_indices() {
+        let data = Tensor::from_vec(vec![2, 2], vec![1f32, 2.0, 3.0, 4.0]).unwrap();
+        let idx = Tensor::from_vec(vec![2, 2], vec![1i64, 0, 0, 1]).unwrap();
+        let out = run_op("", "GatherND", vec![], &[data.clone(), idx], 13, 1).unwrap();
+        assert_eq!(out[0].as_slice::<f32>().unwrap(), &[3.0, 2.0]);
+        let bad = Tensor::from_vec(vec![1, 2], vec![2i64, 0]).unwrap();
+        let err = run_op("", "GatherND", vec![], &[data, bad], 13, 1).unwrap_err();
+        assert!(err.reason.contains("out of range"), "{}", err.reason);
+    }
+}

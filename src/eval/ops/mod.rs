@@ -335,3 +335,26 @@ pub(super) fn strides(shape: &[usize]) -> Vec<usize> {
 pub(super) fn dim(d: i64, what: &str) -> Result<usize, Fail> {
     usize::try_from(d).map_err(|_| Fail::invalid(format!("{what} has a negative value {d}")))
 }
+
+/// Runs one op on tensors, for the kernels' unit tests.
+#[cfg(test)]
+pub(super) fn run_op(
+    domain: &str,
+    op_type: &str,
+    attrs: Vec<crate::proto::AttributeProto>,
+    inputs: &[Tensor],
+    opset: i64,
+    outputs: usize,
+) -> Result<Vec<Tensor>, Fail> {
+    let node = OpNode::new(
+        crate::proto::NodeProto {
+            op_type: Some(op_type.into()),
+            domain: Some(domain.into()),
+            attribute: attrs,
+            ..Default::default()
+        },
+        inputs.len() as u32,
+    );
+    let args: Vec<Option<&Tensor>> = inputs.iter().map(Some).collect();
+    run_node(&node, &args, opset, outputs)
+}

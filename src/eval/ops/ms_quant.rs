@@ -565,7 +565,6 @@ mod tests {
     use super::*;
     use crate::eval::tensor::Elem;
     use crate::ir::attrs::{float, int, ints};
-    use crate::ir::OpNode;
     use crate::proto;
 
     fn t<T: Elem>(shape: &[usize], v: &[T]) -> Tensor {
@@ -573,17 +572,7 @@ mod tests {
     }
 
     fn check(op: &str, attrs: Vec<proto::AttributeProto>, inputs: Vec<Tensor>, want: Tensor) {
-        let node = OpNode::new(
-            proto::NodeProto {
-                op_type: Some(op.into()),
-                domain: Some("com.microsoft".into()),
-                attribute: attrs,
-                ..Default::default()
-            },
-            inputs.len() as u32,
-        );
-        let args: Vec<Option<&Tensor>> = inputs.iter().map(Some).collect();
-        let got = super::super::run_node(&node, &args, 1, 1).unwrap();
+        let got = super::super::run_op("com.microsoft", op, attrs, &inputs, 1, 1).unwrap();
         assert_eq!(got[0], want, "{op}");
     }
 
