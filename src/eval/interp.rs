@@ -209,3 +209,152 @@ fn store_outputs(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::eval::{self, Options, Tensor};
+    use crate::ir::attrs::{int, ints};
+    use crate::ir::{DType, Graph, GraphInput, NodeKind, OpNode, TensorType, Value, ValueId};
+    use crate::proto;
+
+    /// A graph of one node named `name` reading graph inputs `x0, x1, …` (typed like the given
+    /// tensors) and producing `y`.
+    fn one_node(
+        op_type: &str,
+        domain: &str,
+        name: &str,
+        attrs: Vec<proto::AttributeProto>,
+        inputs: &[&Tensor],
+    ) -> Graph {
+        let mut g = Graph::new();
+        let mut args = Vec::new();
+        for (i, t) in inputs.iter().enumerate() {
+            let ty = TensorType::new(
+                t.dtype(),
+                crate::ir::types::static_shape(
+                    &t.shape().iter().map(|&d| d as i64).collect::<Vec<_>>(),
+                ),
+            );
+            let info = proto::ValueInfoProto {
+                name: Some(format!("x{i}")),
+                r#type: Some(ty.to_proto()),
+                ..Default::default()
+            };
+            let n = g.add_node(
+                NodeKind::Input(GraphInput {
+                    info,
+                    default: None,
+                }),
+                vec![Value::typed(format!("x{i}"), ty)],
+            );
+            args.push(Some(ValueId { node: n, slot: 0 }));
+        }
+        let node = proto::NodeProto {
+            name: Some(name.into()),
+            op_type: Some(op_type.into()),
+            domain: Some(domain.into()),
+            attribute: attrs,
+            ..Default::default()
+        };
+        let op = g.add_op(OpNode::new(node, 0), &args, vec![Value::new("y")]);
+        let out = proto::ValueInfoProto {
+            name: Some("y".into()),
+            ..Default::default()
+        };
+        g.add_output(ValueId { node: op, slot: 0 }, out);
+        g
+    }
+
+    fn run(g: &Graph, inputs: &[&Tensor], opset: i64) -> Result<Tensor, eval::EvalError> {
+        let named: Vec<(String, Tensor)> = inputs
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (format!("x{i}"), (*t).clone()))
+            .collect();
+        let mut out = eval::run_with(g, &named, &Options { onnx_opset: opset })?;
+        Ok(out.remove(0).1)
+    }
+
+    #[test]
+    fn errors_name_the_node_and_the_reason() {
+        let x = Tensor::zeros(DType::F32, vec![1, 4, 3, 3]).unwrap();
+        let g = one_node("Foo", "bar", "y", vec![], &[&x]);
+        let err = run(&g, &[&x], 17).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "node 'y': op 'Foo' (domain 'bar') is not supported by the evaluator"
+        );
+        assert_eq!(err.kind, eval::ErrorKind::Unsupported);
+
+        let w = Tensor::zeros(DType::F32, vec![4, 1, 1, 1]).unwrap();
+        let g = one_node("Conv", "", "x", vec![int("group", 3)], &[&x, &w]);
+        let err = run(&g, &[&x, &w], 17).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "node 'x': Conv with group=3 and 4 input channels, 4 output channels"
+        );
+        assert_eq!(err.kind, eval::ErrorKind::Invalid);
+
+        let data = Tensor::from_vec(vec![3], vec![1f32, 2.0, 3.0]).unwrap();
+        let idx = Tensor::from_vec(vec![1], vec![5i64]).unwrap();
+        let g = one_node("Gather", "", "", vec![], &[&data, &idx]);
+        let err = run(&g, &[&data, &idx], 17).unwrap_err();
+        // A node without a name is named by its first output.
+        assert_eq!(
+            err.to_string(),
+            "node 'y': index 5 is out of range for a dimension of size 3"
+        );
+    }
+
+    #[test]
+    fn absurd_sizes_are_errors() {
+        let shape = Tensor::from_vec(vec![3], vec![1i64 << 20, 1 << 20, 1 << 20]).unwrap();
+        let g = one_node("ConstantOfShape", "", "c", vec![], &[&shape]);
+        let err = run(&g, &[&shape], 17).unwrap_err();
+        assert!(err.to_string().contains("too large"), "{err}");
+        let x = Tensor::scalar(1f32);
+        let big = Tensor::from_vec(vec![2], vec![1i64 << 40, 1 << 40]).unwrap();
+        let g = one_node("Expand", "", "e", vec![], &[&x, &big]);
+        assert!(run(&g, &[&x, &big], 17).is_err());
+    }
+
+    #[test]
+    fn softmax_before_opset_13_normalises_the_flattened_tail() {
+        let x = Tensor::from_vec(vec![1, 2, 2], vec![0f32, 0.0, 0.0, 0.0]).unwrap();
+        let g = one_node("Softmax", "", "s", vec![int("axis", 1)], &[&x]);
+        let legacy = run(&g, &[&x], 11).unwrap();
+        assert_eq!(legacy.as_slice::<f32>().unwrap(), &[0.25; 4]);
+        let modern = run(&g, &[&x], 13).unwrap();
+        assert_eq!(modern.as_slice::<f32>().unwrap(), &[0.5; 4]);
+    }
+
+    #[test]
+    fn run_all_reports_intermediate_values_in_order() {
+        let x = Tensor::from_vec(vec![2, 3], vec![1i32, 2, 3, 4, 5, 6]).unwrap();
+        let mut g = one_node("Transpose", "", "t", vec![ints("perm", &[1, 0])], &[&x]);
+        // y → Neg → z, and z becomes the only output.
+        let y = g.outputs()[0].value;
+        let neg = proto::NodeProto {
+            op_type: Some("Neg".into()),
+            ..Default::default()
+        };
+        let n = g.add_op(OpNode::new(neg, 0), &[Some(y)], vec![Value::new("z")]);
+        g.outputs_mut()[0] = crate::ir::GraphOutput {
+            value: ValueId { node: n, slot: 0 },
+            info: proto::ValueInfoProto {
+                name: Some("z".into()),
+                ..Default::default()
+            },
+        };
+        let inputs = [("x0".to_string(), x)];
+        let all = eval::run_all(&g, &inputs).unwrap();
+        let names: Vec<&str> = all.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["y", "z"]);
+        assert_eq!(
+            all[1].1.as_slice::<i32>().unwrap(),
+            &[-1, -4, -2, -5, -3, -6]
+        );
+        let out = eval::run(&g, &inputs).unwrap();
+        assert_eq!(out, vec![all[1].clone()]);
+    }
+}

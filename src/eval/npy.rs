@@ -101,7 +101,7 @@ pub fn write(t: &Tensor) -> Result<Vec<u8>, Fail> {
     let mut dict = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
     // The preamble (magic, version, length, dict, newline) is padded with spaces to a multiple
     // of 64 bytes so that the data is aligned, as NumPy does.
-    let version1 = 10 + dict.len() + 1 <= u16::MAX as usize;
+    let version1 = 10 + dict.len() < u16::MAX as usize;
     let preamble = if version1 { 10 } else { 12 };
     let total = (preamble + dict.len() + 1).div_ceil(64) * 64;
     dict.push_str(&" ".repeat(total - preamble - dict.len() - 1));

@@ -109,8 +109,7 @@ pub(crate) use {map_data, with_data, with_numeric};
 
 /// The elements of `other` as the element type of `like` (used inside `with_data!` to read a
 /// second operand of the same type), or a type-mismatch error.
-pub fn same_as<'b, T: Elem>(like: &[T], other: &'b Tensor, what: &str) -> Result<&'b [T], Fail> {
-    let _ = like;
+pub fn same_as<'b, T: Elem>(_like: &[T], other: &'b Tensor, what: &str) -> Result<&'b [T], Fail> {
     other.as_slice().ok_or_else(|| {
         Fail::invalid(format!(
             "{what} must be {} like the first input, got {}",
@@ -565,39 +564,17 @@ pub fn to_le_bytes(data: &Data) -> Vec<u8> {
     }
 }
 
-/// The float types kernels compute in: f32 (also for f16 and bf16 tensors) and f64.
+/// The float types the GEMM-based kernels (Conv, MatMul, Gemm) compute in: f32 (also for f16
+/// and bf16 tensors) and f64 (also for integer accumulation, exact below 2^53).
 pub trait Float:
-    Elem
-    + Copy
-    + PartialOrd
-    + std::ops::Add<Output = Self>
-    + std::ops::Sub<Output = Self>
-    + std::ops::Mul<Output = Self>
-    + std::ops::Div<Output = Self>
-    + std::ops::Neg<Output = Self>
-    + std::ops::AddAssign
-    + std::iter::Sum
+    Elem + Copy + std::ops::Add<Output = Self> + std::ops::Mul<Output = Self> + std::ops::AddAssign
 {
     const ZERO: Self;
     const ONE: Self;
-    const INFINITY: Self;
-    const NEG_INFINITY: Self;
     fn from_f64(v: f64) -> Self;
     fn to_f64(self) -> f64;
-    fn exp(self) -> Self;
-    fn ln(self) -> Self;
-    fn sqrt(self) -> Self;
-    fn tanh(self) -> Self;
-    fn abs(self) -> Self;
-    fn powf(self, e: Self) -> Self;
-    fn floor(self) -> Self;
-    fn ceil(self) -> Self;
-    fn is_nan(self) -> bool;
-    fn max(self, o: Self) -> Self;
-    fn min(self, o: Self) -> Self;
-    /// Round half to even, the rounding of ONNX `Round` and of quantization.
-    fn round_even(self) -> Self;
-    /// `C = alpha·A·B + beta·C` on row-major strided matrices (see [`crate::eval`]'s GEMM).
+    /// `C = alpha·A·B + beta·C` on row-major strided matrices: `m×k` times `k×n`, the strides
+    /// given as (row, column) in elements; `C` is `m×n` with unit column stride.
     #[allow(clippy::too_many_arguments)]
     fn gemm(
         m: usize,
@@ -619,49 +596,11 @@ macro_rules! impl_float {
         impl Float for $t {
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
-            const INFINITY: Self = <$t>::INFINITY;
-            const NEG_INFINITY: Self = <$t>::NEG_INFINITY;
             fn from_f64(v: f64) -> Self {
                 v as $t
             }
             fn to_f64(self) -> f64 {
                 self as f64
-            }
-            fn exp(self) -> Self {
-                <$t>::exp(self)
-            }
-            fn ln(self) -> Self {
-                <$t>::ln(self)
-            }
-            fn sqrt(self) -> Self {
-                <$t>::sqrt(self)
-            }
-            fn tanh(self) -> Self {
-                <$t>::tanh(self)
-            }
-            fn abs(self) -> Self {
-                <$t>::abs(self)
-            }
-            fn powf(self, e: Self) -> Self {
-                <$t>::powf(self, e)
-            }
-            fn floor(self) -> Self {
-                <$t>::floor(self)
-            }
-            fn ceil(self) -> Self {
-                <$t>::ceil(self)
-            }
-            fn is_nan(self) -> bool {
-                <$t>::is_nan(self)
-            }
-            fn max(self, o: Self) -> Self {
-                <$t>::max(self, o)
-            }
-            fn min(self, o: Self) -> Self {
-                <$t>::min(self, o)
-            }
-            fn round_even(self) -> Self {
-                <$t>::round_ties_even(self)
             }
             fn gemm(
                 m: usize,

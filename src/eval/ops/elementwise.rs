@@ -10,6 +10,7 @@ use half::{bf16, f16};
 use super::{broadcast, Ctx};
 use crate::eval::error::Fail;
 use crate::eval::tensor::{same_as, with_data, with_numeric, Data, Elem, Tensor};
+use crate::ir::DType;
 
 type Out = Result<Vec<Tensor>, Fail>;
 
@@ -188,6 +189,12 @@ float_unary! {
     sinh = |x| x.sinh();
     softplus = |x| softplus_f64(x);
     softsign = |x| x / (1.0 + x.abs());
+    shrink [ctx] (
+        let bias = ctx.float("bias", 0.0)? as f64;
+        let lambd = ctx.float("lambd", 0.5)? as f64;
+    ) = |x| if x < -lambd { x + bias } else if x > lambd { x - bias } else { 0.0 };
+    swish [ctx] (let alpha = ctx.float("alpha", 1.0)? as f64;) =
+        |x| x / (1.0 + (-alpha * x).exp());
     sqrt = |x| x.sqrt();
     tan = |x| x.tan();
     tanh = |x| x.tanh();
@@ -281,6 +288,114 @@ numeric_unary! {
         else if a < zero { Arith::from_f64(-1.0) }
         else { zero }
     };
+}
+
+/// Integer bit operations, on one integer type (booleans are not integers here).
+fn bitwise(ctx: &Ctx, f: fn(u64, u64) -> u64) -> Out {
+    let (a, b) = (ctx.input(0)?, ctx.input(1)?);
+    if !matches!(
+        a.dtype(),
+        DType::I8
+            | DType::I16
+            | DType::I32
+            | DType::I64
+            | DType::U8
+            | DType::U16
+            | DType::U32
+            | DType::U64
+    ) {
+        return Err(Fail::invalid(format!(
+            "input must be integers, got {}",
+            a.dtype()
+        )));
+    }
+    if b.dtype() != a.dtype() {
+        return Err(Fail::invalid(format!(
+            "input 1 must be {}, got {}",
+            a.dtype(),
+            b.dtype()
+        )));
+    }
+    // Bit patterns through i64/u64 and back: the casts wrap, so they keep the bits.
+    let bits = |t: &Tensor| -> Result<Vec<u64>, Fail> {
+        Ok(match t.to_i64s("input") {
+            Ok(v) => v.into_iter().map(|x| x as u64).collect(),
+            Err(_) => t.typed::<u64>("input")?.to_vec(),
+        })
+    };
+    let (x, y) = (bits(a)?, bits(b)?);
+    let (shape, v) = broadcast::zip2(&x, a.shape(), &y, b.shape(), |&p, &q| f(p, q) as i128)?;
+    let numbers = Tensor::from_vec(shape, v.into_iter().map(|x| x as i64).collect::<Vec<_>>())?;
+    Ok(vec![super::misc::cast(&numbers, a.dtype())?])
+}
+
+pub(super) fn bitwise_and(ctx: &Ctx) -> Out {
+    bitwise(ctx, |a, b| a & b)
+}
+
+pub(super) fn bitwise_or(ctx: &Ctx) -> Out {
+    bitwise(ctx, |a, b| a | b)
+}
+
+pub(super) fn bitwise_xor(ctx: &Ctx) -> Out {
+    bitwise(ctx, |a, b| a ^ b)
+}
+
+/// BitShift: shifts of at least the type's width (or negative) give 0, or −1 when a negative
+/// signed value is shifted right; left shifts wrap within the type.
+pub(super) fn bit_shift(ctx: &Ctx) -> Out {
+    let left = match ctx.string("direction", "")?.as_str() {
+        "LEFT" => true,
+        "RIGHT" => false,
+        other => {
+            return Err(Fail::invalid(format!(
+                "'direction' is '{other}', must be LEFT or RIGHT"
+            )))
+        }
+    };
+    let (a, b) = (ctx.input(0)?, ctx.input(1)?);
+    let width = a.dtype().bits().unwrap_or(64) as i128;
+    let values = |t: &Tensor| -> Result<Vec<i128>, Fail> {
+        Ok(match t.to_i64s("input") {
+            Ok(v) => v.into_iter().map(i128::from).collect(),
+            Err(_) => t
+                .typed::<u64>("input")?
+                .iter()
+                .map(|&x| i128::from(x))
+                .collect(),
+        })
+    };
+    let (x, y) = (values(a)?, values(b)?);
+    let (shape, v) = broadcast::zip2(&x, a.shape(), &y, b.shape(), |&p, &q| {
+        if !(0..width).contains(&q) {
+            if !left && p < 0 {
+                -1
+            } else {
+                0
+            }
+        } else if left {
+            p << q
+        } else {
+            p >> q
+        }
+    })?;
+    // Wrap into the type's bits through i64/u64.
+    let numbers = Tensor::from_vec(shape, v.into_iter().map(|x| x as i64).collect::<Vec<_>>())?;
+    Ok(vec![super::misc::cast(&numbers, a.dtype())?])
+}
+
+pub(super) fn bitwise_not(ctx: &Ctx) -> Out {
+    let x = ctx.input(0)?;
+    let data = with_numeric!(x.data(), v => {
+        Elem::wrap(v.iter().map(|&a| Arith::neg(a).sub(Arith::from_f64(1.0))).collect::<Vec<_>>())
+    }, _ => return Err(not_numeric(x)));
+    if x.dtype().is_float() {
+        return Err(Fail::invalid(format!(
+            "input must be integers, got {}",
+            x.dtype()
+        )));
+    }
+    Ok(vec![Tensor::new(x.shape().to_vec(), data)?])
 }
 
 #[derive(Clone, Copy)]
@@ -550,11 +665,19 @@ pub(super) fn where_(ctx: &Ctx) -> Out {
             (cond, c.shape()),
             (xv.as_slice(), x.shape()),
             (yv, y.shape()),
-            |&k, a, b| if k { a.clone() } else { b.clone() },
+            |&k, a, b| select(k, a, b),
         )?;
         (shape, Elem::wrap(v))
     });
     Ok(vec![Tensor::new(shape, data)?])
+}
+
+fn select<T: Clone>(condition: bool, a: &T, b: &T) -> T {
+    if condition {
+        a.clone()
+    } else {
+        b.clone()
+    }
 }
 
 #[cfg(test)]

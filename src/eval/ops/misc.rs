@@ -1,5 +1,5 @@
 //! Constants, casts and the remaining single ops: Constant, ConstantOfShape, EyeLike, Range,
-//! Cast/CastLike, BatchNormalization, Dropout.
+//! Cast/CastLike, Dropout.
 
 use half::{bf16, f16};
 
@@ -234,8 +234,13 @@ pub(super) fn constant_of_shape(ctx: &Ctx) -> Out {
         )));
     }
     let n = numel(&shape)?;
-    let data = crate::eval::tensor::map_data!(value.data(), v => vec![v[0].clone(); n]);
+    let data = crate::eval::tensor::map_data!(value.data(), v => repeated(v, n));
     Ok(vec![Tensor::new(shape, data)?])
+}
+
+/// `n` copies of the first element of `v` (which has one).
+fn repeated<T: Clone>(v: &[T], n: usize) -> Vec<T> {
+    vec![v[0].clone(); n]
 }
 
 pub(super) fn eye_like(ctx: &Ctx) -> Out {
@@ -294,78 +299,6 @@ pub(super) fn range(ctx: &Ctx) -> Out {
         )?
     };
     Ok(vec![y])
-}
-
-/// BatchNormalization: inference form, or training form (batch statistics, updated running
-/// statistics as extra outputs) when `training_mode` is set.
-pub(super) fn batch_normalization(ctx: &Ctx) -> Out {
-    let x = ctx.input(0)?;
-    let v = x.to_f64s("X")?;
-    let read = |i: usize, what: &str| ctx.input(i)?.to_f64s(what);
-    let (scale, bias, mean, var) = (
-        read(1, "scale")?,
-        read(2, "B")?,
-        read(3, "input_mean")?,
-        read(4, "input_var")?,
-    );
-    let eps = ctx.float("epsilon", 1e-5)? as f64;
-    let momentum = ctx.float("momentum", 0.9)? as f64;
-    let training = ctx.int("training_mode", 0)? != 0;
-    let c = *x
-        .shape()
-        .get(1)
-        .ok_or_else(|| Fail::invalid("input must have a channel dimension"))?;
-    for (what, p) in [
-        ("scale", &scale),
-        ("B", &bias),
-        ("input_mean", &mean),
-        ("input_var", &var),
-    ] {
-        if p.len() != c {
-            return Err(Fail::invalid(format!(
-                "'{what}' has {} values for {c} channels",
-                p.len()
-            )));
-        }
-    }
-    let inner = numel(&x.shape()[2..])?;
-    let channel = |i: usize| (i / inner.max(1)) % c;
-    let (use_mean, use_var) = if training {
-        let count = (v.len() / c.max(1)) as f64;
-        let mut m = vec![0f64; c];
-        v.iter()
-            .enumerate()
-            .for_each(|(i, &a)| m[channel(i)] += a / count);
-        let mut s = vec![0f64; c];
-        v.iter()
-            .enumerate()
-            .for_each(|(i, &a)| s[channel(i)] += (a - m[channel(i)]).powi(2) / count);
-        (m, s)
-    } else {
-        (mean.clone(), var.clone())
-    };
-    let y: Vec<f64> = v
-        .iter()
-        .enumerate()
-        .map(|(i, &a)| {
-            let ch = channel(i);
-            scale[ch] * (a - use_mean[ch]) / (use_var[ch] + eps).sqrt() + bias[ch]
-        })
-        .collect();
-    let mut outs = vec![cast(&Tensor::from_vec(x.shape().to_vec(), y)?, x.dtype())?];
-    if training {
-        let running = |old: &[f64], batch: &[f64]| -> Result<Tensor, Fail> {
-            let r = old
-                .iter()
-                .zip(batch)
-                .map(|(o, b)| o * momentum + b * (1.0 - momentum))
-                .collect();
-            cast(&Tensor::from_vec(vec![c], r)?, x.dtype())
-        };
-        outs.push(running(&mean, &use_mean)?);
-        outs.push(running(&var, &use_var)?);
-    }
-    Ok(outs)
 }
 
 /// Dropout at inference: the identity, and an all-true mask when asked for.

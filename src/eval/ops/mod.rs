@@ -6,10 +6,13 @@
 
 mod broadcast;
 mod conv;
+mod detection;
 mod elementwise;
+mod index;
 mod matmul;
 mod misc;
 mod ms_quant;
+mod norm;
 mod pool;
 mod quant;
 mod reduce;
@@ -37,7 +40,12 @@ const KERNELS: &[(&str, &str, Kernel)] = &[
     ("", "Atan", elementwise::atan),
     ("", "Atanh", elementwise::atanh),
     ("", "AveragePool", pool::average_pool),
-    ("", "BatchNormalization", misc::batch_normalization),
+    ("", "BatchNormalization", norm::batch_normalization),
+    ("", "BitShift", elementwise::bit_shift),
+    ("", "BitwiseAnd", elementwise::bitwise_and),
+    ("", "BitwiseNot", elementwise::bitwise_not),
+    ("", "BitwiseOr", elementwise::bitwise_or),
+    ("", "BitwiseXor", elementwise::bitwise_xor),
     ("", "Cast", misc::cast_kernel),
     ("", "CastLike", misc::cast_like),
     ("", "Ceil", elementwise::ceil),
@@ -47,6 +55,7 @@ const KERNELS: &[(&str, &str, Kernel)] = &[
     ("", "Constant", misc::constant),
     ("", "ConstantOfShape", misc::constant_of_shape),
     ("", "Conv", conv::conv),
+    ("", "ConvInteger", quant::conv_integer),
     ("", "ConvTranspose", conv::conv_transpose),
     ("", "Cos", elementwise::cos),
     ("", "Cosh", elementwise::cosh),
@@ -55,6 +64,7 @@ const KERNELS: &[(&str, &str, Kernel)] = &[
     ("", "DequantizeLinear", quant::dequantize_linear),
     ("", "Div", elementwise::div),
     ("", "Dropout", misc::dropout),
+    ("", "DynamicQuantizeLinear", quant::dynamic_quantize_linear),
     ("", "Einsum", matmul::einsum),
     ("", "Elu", elementwise::elu),
     ("", "Equal", elementwise::equal),
@@ -64,8 +74,9 @@ const KERNELS: &[(&str, &str, Kernel)] = &[
     ("", "EyeLike", misc::eye_like),
     ("", "Flatten", shape::flatten),
     ("", "Floor", elementwise::floor),
-    ("", "Gather", shape::gather),
-    ("", "GatherElements", shape::gather_elements),
+    ("", "Gather", index::gather),
+    ("", "GatherElements", index::gather_elements),
+    ("", "GatherND", index::gather_nd),
     ("", "Gelu", elementwise::gelu),
     ("", "Gemm", matmul::gemm),
     ("", "GlobalAveragePool", pool::global_average_pool),
@@ -74,15 +85,20 @@ const KERNELS: &[(&str, &str, Kernel)] = &[
     ("", "GreaterOrEqual", elementwise::greater_or_equal),
     ("", "HardSigmoid", elementwise::hard_sigmoid),
     ("", "HardSwish", elementwise::hard_swish),
+    ("", "Hardmax", reduce::hardmax),
     ("", "Identity", shape::identity),
+    ("", "InstanceNormalization", norm::instance_normalization),
     ("", "IsInf", elementwise::is_inf),
     ("", "IsNaN", elementwise::is_nan),
+    ("", "LayerNormalization", norm::layer_normalization),
     ("", "LeakyRelu", elementwise::leaky_relu),
     ("", "Less", elementwise::less),
     ("", "LessOrEqual", elementwise::less_or_equal),
     ("", "Log", elementwise::log),
     ("", "LogSoftmax", reduce::log_softmax),
+    ("", "LpNormalization", norm::lp_normalization),
     ("", "MatMul", matmul::matmul),
+    ("", "MatMulInteger", quant::matmul_integer),
     ("", "Max", elementwise::max),
     ("", "MaxPool", pool::max_pool),
     ("", "Mean", elementwise::mean),
@@ -91,7 +107,9 @@ const KERNELS: &[(&str, &str, Kernel)] = &[
     ("", "Mod", elementwise::modulo),
     ("", "Mul", elementwise::mul),
     ("", "Neg", elementwise::neg),
+    ("", "NonMaxSuppression", detection::non_max_suppression),
     ("", "Not", elementwise::not),
+    ("", "OneHot", index::one_hot),
     ("", "Or", elementwise::or),
     ("", "PRelu", elementwise::prelu),
     ("", "Pad", shape::pad),
@@ -115,8 +133,11 @@ const KERNELS: &[(&str, &str, Kernel)] = &[
     ("", "Reshape", shape::reshape),
     ("", "Resize", resize::resize),
     ("", "Round", elementwise::round),
+    ("", "ScatterElements", index::scatter_elements),
+    ("", "ScatterND", index::scatter_nd),
     ("", "Selu", elementwise::selu),
     ("", "Shape", shape::shape),
+    ("", "Shrink", elementwise::shrink),
     ("", "Sigmoid", elementwise::sigmoid),
     ("", "Sign", elementwise::sign),
     ("", "Sin", elementwise::sin),
@@ -132,6 +153,7 @@ const KERNELS: &[(&str, &str, Kernel)] = &[
     ("", "Squeeze", shape::squeeze),
     ("", "Sub", elementwise::sub),
     ("", "Sum", elementwise::sum),
+    ("", "Swish", elementwise::swish),
     ("", "Tan", elementwise::tan),
     ("", "Tanh", elementwise::tanh),
     ("", "ThresholdedRelu", elementwise::thresholded_relu),
@@ -312,4 +334,27 @@ pub(super) fn strides(shape: &[usize]) -> Vec<usize> {
 /// A non-negative dimension from an i64 (shape inputs, attributes).
 pub(super) fn dim(d: i64, what: &str) -> Result<usize, Fail> {
     usize::try_from(d).map_err(|_| Fail::invalid(format!("{what} has a negative value {d}")))
+}
+
+/// Runs one op on tensors, for the kernels' unit tests.
+#[cfg(test)]
+pub(super) fn run_op(
+    domain: &str,
+    op_type: &str,
+    attrs: Vec<crate::proto::AttributeProto>,
+    inputs: &[Tensor],
+    opset: i64,
+    outputs: usize,
+) -> Result<Vec<Tensor>, Fail> {
+    let node = OpNode::new(
+        crate::proto::NodeProto {
+            op_type: Some(op_type.into()),
+            domain: Some(domain.into()),
+            attribute: attrs,
+            ..Default::default()
+        },
+        inputs.len() as u32,
+    );
+    let args: Vec<Option<&Tensor>> = inputs.iter().map(Some).collect();
+    run_node(&node, &args, opset, outputs)
 }

@@ -19,8 +19,7 @@
 //! - QLinearSoftmax follows the `opset` attribute: before 13 the input is 2-D at `axis`
 //!   (default 1), from 13 on one axis (default −1). It looks `e^{(q − 255 + shift)·sX}` up in an
 //!   f32 table aligned to each row's maximum, sums in f32 and writes
-//!   `round(e · floor(1/sY) / sum) + zpY` (the zero points of X are ignored; the result is not
-//!   saturated below, as in ONNX Runtime).
+//!   `saturate(round(e · floor(1/sY) / sum) + zpY)` (X's zero point cancels out and is ignored).
 
 use super::misc::cast;
 use super::pool::PoolAttrs;
@@ -149,7 +148,7 @@ pub(super) fn qlinear_sigmoid(ctx: &Ctx) -> Out {
 /// evaluated with fused multiply-adds as the FMA3 kernel does.
 fn mlas_logistic(x: f32) -> f32 {
     const ALPHA: [f32; 5] = [
-        4.370_310_1e-11,
+        4.370_31e-11,
         1.156_273_2e-7,
         6.085_748_6e-5,
         8.513_771e-3,
@@ -372,7 +371,16 @@ fn global_average(
 }
 
 /// The X, X_scale, X_zp, Y_scale, Y_zp inputs of the pooling ops, plus `channels_last`.
-fn pool_operands(ctx: &Ctx) -> Result<(Tensor, Quantized, (f32, i32), (f32, i32), bool), Fail> {
+struct PoolOperands {
+    /// X with channels first.
+    x: Tensor,
+    q: Quantized,
+    xs: (f32, i32),
+    ys: (f32, i32),
+    channels_last: bool,
+}
+
+fn pool_operands(ctx: &Ctx) -> Result<PoolOperands, Fail> {
     let channels_last = ctx.choice("channels_last", 0, &[0, 1])? == 1;
     let x = channels_first(ctx.input(0)?, channels_last)?;
     let q = quantized(&x, "X", false)?;
@@ -384,11 +392,23 @@ fn pool_operands(ctx: &Ctx) -> Result<(Tensor, Quantized, (f32, i32), (f32, i32)
         scale(ctx, 3, "y_scale")?,
         zero_point(ctx, 4, "y_zero_point", q.dtype)?,
     );
-    Ok((x, q, xs, ys, channels_last))
+    Ok(PoolOperands {
+        x,
+        q,
+        xs,
+        ys,
+        channels_last,
+    })
 }
 
 pub(super) fn qlinear_global_average_pool(ctx: &Ctx) -> Out {
-    let (x, q, xs, ys, channels_last) = pool_operands(ctx)?;
+    let PoolOperands {
+        x,
+        q,
+        xs,
+        ys,
+        channels_last,
+    } = pool_operands(ctx)?;
     let size = numel(&x.shape()[2..])?;
     let v = global_average(&q.values, size, xs, ys, range(q.dtype));
     let shape: Vec<usize> = x.shape()[..2]
@@ -403,14 +423,21 @@ pub(super) fn qlinear_global_average_pool(ctx: &Ctx) -> Out {
 }
 
 pub(super) fn qlinear_average_pool(ctx: &Ctx) -> Out {
-    let (x, q, xs, ys, channels_last) = pool_operands(ctx)?;
+    let PoolOperands {
+        x,
+        q,
+        xs,
+        ys,
+        channels_last,
+    } = pool_operands(ctx)?;
     let spatial = &x.shape()[2..];
     let attrs = PoolAttrs::read(ctx, spatial.len())?;
     if attrs.dilations.iter().any(|&d| d != 1) {
         return Err(Fail::unsupported("QLinearAveragePool with dilations"));
     }
     let include_pad = ctx.choice("count_include_pad", 0, &[0, 1])? == 1;
-    let (out, begin, _) = attrs.resolve(spatial)?;
+    let padding = attrs.resolve(spatial)?;
+    let (out, begin) = (padding.output, padding.begin);
     let r = range(q.dtype);
     let planes = x.shape()[0] * x.shape()[1];
     let in_size = numel(spatial)?;
@@ -508,16 +535,7 @@ pub(super) fn qlinear_softmax(ctx: &Ctx) -> Out {
         };
         let sum: f32 = row.iter().map(|&v| exp(v)).sum();
         for &v in row {
-            let scaled = (exp(v) * y_scale_int / sum).round_ties_even() as i32 + y_zp;
-            y.push(if q.dtype == DType::I8 {
-                if scaled > 255 {
-                    -1
-                } else {
-                    scaled as i8 as i32
-                }
-            } else {
-                scaled.clamp(i32::MIN, 255) as u8 as i32
-            });
+            y.push(round_sat(exp(v) * y_scale_int / sum, y_zp, range(q.dtype)));
         }
     }
     let out = match &perm {
@@ -545,6 +563,296 @@ fn softmax_table(x_scale: f32, reduce_len: usize, signed: bool) -> [f32; 256] {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::eval::tensor::Elem;
+    use crate::ir::attrs::{float, int, ints};
+    use crate::proto;
+
+    fn t<T: Elem>(shape: &[usize], v: &[T]) -> Tensor {
+        Tensor::from_vec(shape.to_vec(), v.to_vec()).unwrap()
+    }
+
+    fn check(op: &str, attrs: Vec<proto::AttributeProto>, inputs: Vec<Tensor>, want: Tensor) {
+        let got = super::super::run_op("com.microsoft", op, attrs, &inputs, 1, 1).unwrap();
+        assert_eq!(got[0], want, "{op}");
+    }
+
+    /// Small cases whose expected outputs ONNX Runtime 1.31 computed (CPU provider, graph
+    /// optimizations off); a wider random sweep of every op matched bit for bit as well.
+    #[test]
+    fn outputs_match_onnx_runtime() {
+        // per-channel operand (broadcast over H, W)
+        check(
+            "QLinearAdd",
+            vec![],
+            vec![
+                t::<u8>(
+                    &[1, 2, 2, 3],
+                    &[241, 160, 175, 229, 148, 198, 213, 57, 14, 76, 72, 223],
+                ),
+                t::<f32>(&[], &[0.031]),
+                t::<u8>(&[], &[120]),
+                t::<u8>(&[1, 2, 1, 1], &[233, 1]),
+                t::<f32>(&[], &[0.047]),
+                t::<u8>(&[], &[131]),
+                t::<f32>(&[], &[0.052]),
+                t::<u8>(&[], &[125]),
+            ],
+            t::<u8>(
+                &[1, 2, 2, 3],
+                &[255, 241, 250, 255, 234, 255, 63, 0, 0, 0, 0, 69],
+            ),
+        );
+        // int8, both operands full
+        check(
+            "QLinearAdd",
+            vec![],
+            vec![
+                t::<i8>(&[2, 5], &[-1, 82, -95, 76, -98, -9, 81, -51, -41, -57]),
+                t::<f32>(&[], &[0.021]),
+                t::<i8>(&[], &[-3]),
+                t::<i8>(&[2, 5], &[56, -63, 125, -15, -6, 1, 21, 13, 2, 126]),
+                t::<f32>(&[], &[0.017]),
+                t::<i8>(&[], &[9]),
+                t::<f32>(&[], &[0.025]),
+                t::<i8>(&[], &[-7]),
+            ],
+            t::<i8>(&[2, 5], &[27, 15, -5, 43, -97, -17, 72, -45, -44, 27]),
+        );
+        // scalar first operand
+        check(
+            "QLinearAdd",
+            vec![],
+            vec![
+                t::<u8>(&[1], &[206]),
+                t::<f32>(&[], &[0.11]),
+                t::<u8>(&[], &[100]),
+                t::<u8>(&[7], &[202, 179, 159, 87, 253, 119, 55]),
+                t::<f32>(&[], &[0.013]),
+                t::<u8>(&[], &[3]),
+                t::<f32>(&[], &[0.09]),
+                t::<u8>(&[], &[0]),
+            ],
+            t::<u8>(&[7], &[158, 155, 152, 142, 166, 146, 137]),
+        );
+        // int8 with broadcasting rows
+        check(
+            "QLinearMul",
+            vec![],
+            vec![
+                t::<i8>(
+                    &[3, 4],
+                    &[88, -87, 91, 28, -99, -117, -15, -119, -92, 3, 120, -9],
+                ),
+                t::<f32>(&[], &[0.043]),
+                t::<i8>(&[], &[5]),
+                t::<i8>(&[1, 4], &[78, 106, 82, 33]),
+                t::<f32>(&[], &[0.061]),
+                t::<i8>(&[], &[-11]),
+                t::<f32>(&[], &[0.2]),
+                t::<i8>(&[], &[2]),
+            ],
+            t::<i8>(
+                &[3, 4],
+                &[99, -128, 107, 15, -119, -128, -22, -70, -111, -1, 127, -6],
+            ),
+        );
+        // uint8
+        check(
+            "QLinearMul",
+            vec![],
+            vec![
+                t::<u8>(&[9], &[112, 131, 68, 127, 97, 63, 254, 3, 24]),
+                t::<f32>(&[], &[0.0123]),
+                t::<u8>(&[], &[128]),
+                t::<u8>(&[9], &[49, 248, 177, 225, 51, 184, 94, 125, 0]),
+                t::<f32>(&[], &[0.0311]),
+                t::<u8>(&[], &[117]),
+                t::<f32>(&[], &[0.05]),
+                t::<u8>(&[], &[128]),
+            ],
+            t::<u8>(&[9], &[136, 131, 100, 127, 144, 95, 106, 120, 221]),
+        );
+        // int8 table indexed by the raw byte
+        check(
+            "QLinearLeakyRelu",
+            vec![float("alpha", 0.1)],
+            vec![
+                t::<i8>(
+                    &[2, 8],
+                    &[
+                        30, 84, 41, -89, 8, -60, 119, 97, -81, 2, 112, 88, 53, 35, -118, 61,
+                    ],
+                ),
+                t::<f32>(&[], &[0.05]),
+                t::<i8>(&[], &[-10]),
+                t::<f32>(&[], &[0.04]),
+                t::<i8>(&[], &[20]),
+            ],
+            t::<i8>(
+                &[2, 8],
+                &[
+                    70, 127, 84, 10, 43, 14, 127, 127, 11, 35, 127, 127, 99, 76, 6, 109,
+                ],
+            ),
+        );
+        // MLAS logistic, uint8
+        check(
+            "QLinearSigmoid",
+            vec![],
+            vec![
+                t::<u8>(
+                    &[16],
+                    &[
+                        121, 23, 62, 138, 186, 129, 156, 223, 175, 92, 164, 153, 27, 15, 169, 99,
+                    ],
+                ),
+                t::<f32>(&[], &[0.071]),
+                t::<u8>(&[], &[128]),
+                t::<f32>(&[], &[0.00390625]),
+                t::<u8>(&[], &[0]),
+            ],
+            t::<u8>(
+                &[16],
+                &[
+                    97, 0, 2, 172, 252, 133, 225, 255, 247, 18, 238, 219, 0, 0, 243, 29,
+                ],
+            ),
+        );
+        // MLAS logistic, int8
+        check(
+            "QLinearSigmoid",
+            vec![],
+            vec![
+                t::<i8>(
+                    &[16],
+                    &[
+                        25, -46, -71, -90, -31, 80, -26, -31, 19, 122, -28, 23, -16, 26, -14, 35,
+                    ],
+                ),
+                t::<f32>(&[], &[0.063]),
+                t::<i8>(&[], &[3]),
+                t::<f32>(&[], &[0.003921569]),
+                t::<i8>(&[], &[-128]),
+            ],
+            t::<i8>(
+                &[16],
+                &[
+                    76, -117, -126, -127, -101, 125, -93, -101, 59, 127, -96, 71, -69, 79, -63, 97,
+                ],
+            ),
+        );
+        // requantized inputs, one already in the output parameters
+        check(
+            "QLinearConcat",
+            vec![int("axis", 1)],
+            vec![
+                t::<f32>(&[], &[0.05]),
+                t::<i8>(&[], &[3]),
+                t::<i8>(&[1, 2, 3], &[12, 45, 116, -90, 15, -16]),
+                t::<f32>(&[], &[0.08]),
+                t::<i8>(&[], &[-5]),
+                t::<i8>(&[1, 1, 3], &[-37, -67, -115]),
+                t::<f32>(&[], &[0.05]),
+                t::<i8>(&[], &[3]),
+            ],
+            t::<i8>(&[1, 3, 3], &[30, 83, 127, -128, 35, -15, -37, -67, -115]),
+        );
+        // NHWC
+        check(
+            "QLinearGlobalAveragePool",
+            vec![int("channels_last", 1)],
+            vec![
+                t::<u8>(
+                    &[1, 3, 2, 4],
+                    &[
+                        103, 211, 24, 103, 247, 243, 55, 1, 171, 3, 76, 127, 223, 23, 169, 136, 33,
+                        216, 216, 123, 241, 155, 231, 245,
+                    ],
+                ),
+                t::<f32>(&[], &[0.05]),
+                t::<u8>(&[], &[128]),
+                t::<f32>(&[], &[0.03]),
+                t::<u8>(&[], &[120]),
+            ],
+            t::<u8>(&[1, 1, 1, 4], &[189, 143, 121, 111]),
+        );
+        // ceil mode, count_include_pad: the whole kernel counts
+        check(
+            "QLinearAveragePool",
+            vec![
+                ints("kernel_shape", &[3, 3]),
+                ints("strides", &[2, 2]),
+                ints("pads", &[1, 1, 1, 1]),
+                int("ceil_mode", 1),
+                int("count_include_pad", 1),
+            ],
+            vec![
+                t::<u8>(
+                    &[1, 1, 5, 5],
+                    &[
+                        145, 71, 37, 144, 49, 192, 237, 62, 141, 12, 46, 96, 226, 248, 164, 149,
+                        145, 15, 96, 251, 105, 54, 61, 182, 9,
+                    ],
+                ),
+                t::<f32>(&[], &[0.05]),
+                t::<u8>(&[], &[128]),
+                t::<f32>(&[], &[0.04]),
+                t::<u8>(&[], &[128]),
+            ],
+            t::<u8>(&[1, 1, 3, 3], &[146, 117, 105, 141, 144, 148, 120, 98, 132]),
+        );
+        // kernel over the whole input: the integer global path
+        check(
+            "QLinearAveragePool",
+            vec![ints("kernel_shape", &[3, 3])],
+            vec![
+                t::<i8>(
+                    &[1, 2, 3, 3],
+                    &[
+                        120, 96, 17, -9, 66, 12, -6, -46, -14, 64, -114, -122, 56, -33, 77, -121,
+                        104, -97,
+                    ],
+                ),
+                t::<f32>(&[], &[0.05]),
+                t::<i8>(&[], &[1]),
+                t::<f32>(&[], &[0.0123]),
+                t::<i8>(&[], &[-2]),
+            ],
+            t::<i8>(&[1, 2, 1, 1], &[101, -90]),
+        );
+        // int8, opset 13, axis 1, saturating at 127
+        check(
+            "QLinearSoftmax",
+            vec![int("opset", 13), int("axis", 1)],
+            vec![
+                t::<i8>(&[2, 5, 1], &[118, -115, 2, 42, -76, 3, 4, 5, 6, 7]),
+                t::<f32>(&[], &[0.1322]),
+                t::<i8>(&[], &[121]),
+                t::<f32>(&[], &[0.00390625]),
+                t::<i8>(&[], &[-128]),
+            ],
+            t::<i8>(
+                &[2, 5, 1],
+                &[127, -128, -128, -128, -128, -89, -84, -78, -71, -62],
+            ),
+        );
+        // uint8, opset 12: rows are the flattened tail from axis 1
+        check(
+            "QLinearSoftmax",
+            vec![int("opset", 12), int("axis", 1)],
+            vec![
+                t::<u8>(
+                    &[2, 2, 3],
+                    &[106, 247, 27, 168, 186, 109, 20, 134, 110, 223, 174, 88],
+                ),
+                t::<f32>(&[], &[0.05]),
+                t::<u8>(&[], &[128]),
+                t::<f32>(&[], &[0.00390625]),
+                t::<u8>(&[], &[0]),
+            ],
+            t::<u8>(&[2, 2, 3], &[0, 240, 0, 5, 11, 0, 0, 3, 1, 232, 20, 0]),
+        );
+    }
 
     #[test]
     fn logistic_approximation_is_close_to_the_exact_function() {

@@ -20,6 +20,13 @@ struct Windows {
     per_dim: Vec<Vec<(Vec<usize>, usize)>>,
 }
 
+/// A pooling's output size and padding, per spatial dimension.
+pub(super) struct Padding {
+    pub output: Vec<usize>,
+    pub begin: Vec<i64>,
+    pub end: Vec<i64>,
+}
+
 /// The pooling attributes shared by MaxPool, AveragePool and QLinearAveragePool.
 pub(super) struct PoolAttrs {
     pub kernel: Vec<usize>,
@@ -69,15 +76,12 @@ impl PoolAttrs {
     }
 
     /// Output size and begin/end padding per spatial dimension.
-    pub(super) fn resolve(
-        &self,
-        input: &[usize],
-    ) -> Result<(Vec<usize>, Vec<i64>, Vec<i64>), Fail> {
+    pub(super) fn resolve(&self, input: &[usize]) -> Result<Padding, Fail> {
         let sp = input.len();
         let (mut out, mut begin, mut end) = (Vec::new(), Vec::new(), Vec::new());
-        for i in 0..sp {
+        for (i, &n) in input.iter().enumerate() {
             let (n, k, s, d) = (
-                input[i] as i64,
+                n as i64,
                 self.kernel[i] as i64,
                 self.strides[i] as i64,
                 self.dilations[i] as i64,
@@ -118,11 +122,15 @@ impl PoolAttrs {
             begin.push(b);
             end.push(e);
         }
-        Ok((out, begin, end))
+        Ok(Padding {
+            output: out,
+            begin,
+            end,
+        })
     }
 
     fn windows(&self, input: &[usize]) -> Result<Windows, Fail> {
-        let (output, begin, end) = self.resolve(input)?;
+        let Padding { output, begin, end } = self.resolve(input)?;
         let per_dim = (0..input.len())
             .map(|i| {
                 let n = input[i] as i64;
@@ -289,11 +297,20 @@ mod tests {
 
     #[test]
     fn ceil_mode_adds_a_partial_window_but_never_one_starting_in_the_padding() {
-        assert_eq!(attrs(2, 2, [0, 0], false).resolve(&[5]).unwrap().0, vec![2]);
-        assert_eq!(attrs(2, 2, [0, 0], true).resolve(&[5]).unwrap().0, vec![3]);
+        assert_eq!(
+            attrs(2, 2, [0, 0], false).resolve(&[5]).unwrap().output,
+            vec![2]
+        );
+        assert_eq!(
+            attrs(2, 2, [0, 0], true).resolve(&[5]).unwrap().output,
+            vec![3]
+        );
         // ceil((in + pads − kernel) / stride) + 1 = 4 windows, but the 4th would start at
         // 6 ≥ in + pad_begin: it would pool only padding, so it is dropped.
-        assert_eq!(attrs(2, 2, [1, 1], true).resolve(&[5]).unwrap().0, vec![3]);
+        assert_eq!(
+            attrs(2, 2, [1, 1], true).resolve(&[5]).unwrap().output,
+            vec![3]
+        );
         let w = attrs(3, 2, [1, 1], true).windows(&[4]).unwrap();
         // Window 1 covers 1..4; window 2 covers 3..6: only 3 is inside, 3 and 4 are counted.
         assert_eq!(w.per_dim[0][2], (vec![3], 2));

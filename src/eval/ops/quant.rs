@@ -329,6 +329,74 @@ pub(super) fn qlinear_matmul(ctx: &Ctx) -> Out {
     Ok(vec![cast(&Tensor::from_vec(shape, q)?, to)?])
 }
 
+/// DynamicQuantizeLinear: uint8 quantization with the scale and zero point that map the
+/// input's range (widened to include 0) onto [0, 255], computed in f32 as the reference does.
+pub(super) fn dynamic_quantize_linear(ctx: &Ctx) -> Out {
+    let x = ctx.input(0)?;
+    let v: Vec<f32> = x.floats::<f32>("x")?.into_owned();
+    let max = v.iter().copied().fold(0f32, f32::max);
+    let min = v.iter().copied().fold(0f32, f32::min);
+    let scale = if max == min { 1.0 } else { max - min } / 255.0;
+    let zero_point = (0.0 - min / scale).clamp(0.0, 255.0).round_ties_even();
+    let range = (0.0, 255.0);
+    let q: Vec<f64> = v
+        .iter()
+        .map(|&a| saturate((a / scale) as f64, zero_point as f64, range))
+        .collect();
+    Ok(vec![
+        cast(&Tensor::from_vec(x.shape().to_vec(), q)?, DType::U8)?,
+        Tensor::from_floats(Vec::new(), vec![scale], x.dtype())?,
+        cast(&Tensor::scalar(zero_point), DType::U8)?,
+    ])
+}
+
+/// A zero point input that is a scalar or has one value per `count` rows/columns.
+fn zero_points(ctx: &Ctx, i: usize, what: &str, count: usize) -> Result<Vec<f64>, Fail> {
+    per_channel(ctx, i, what, count)
+}
+
+/// MatMulInteger: `(A − a_zp)·(B − b_zp)` in int32; `a_zp` per row or scalar, `b_zp` per
+/// column or scalar.
+pub(super) fn matmul_integer(ctx: &Ctx) -> Out {
+    let (a, b) = (ctx.input(0)?, ctx.input(1)?);
+    let (&m, &n) = match (a.shape(), b.shape()) {
+        ([.., m, _], [.., n]) => (m, n),
+        ([_], [.., n]) => (&1, n),
+        _ => {
+            return Err(Fail::invalid(
+                "MatMulInteger operands must have rank 1 or more",
+            ))
+        }
+    };
+    let k = *a.shape().last().unwrap_or(&1);
+    let a_zp = zero_points(ctx, 2, "a_zero_point", m)?;
+    let b_zp = zero_points(ctx, 3, "b_zero_point", n)?;
+    let av = centered(a, |i| a_zp[(i / k.max(1)) % m.max(1)], "A")?;
+    let bv = centered(b, |i| b_zp[i % n.max(1)], "B")?;
+    let (shape, acc) = matmul_float(&av, a.shape(), &bv, b.shape())?;
+    Ok(vec![cast(&Tensor::from_vec(shape, acc)?, DType::I32)?])
+}
+
+/// ConvInteger: the convolution of `x − x_zp` and `w − w_zp` (per output channel or scalar),
+/// in int32.
+pub(super) fn conv_integer(ctx: &Ctx) -> Out {
+    let (x, w) = (ctx.input(0)?, ctx.input(1)?);
+    let m = *w
+        .shape()
+        .first()
+        .ok_or_else(|| Fail::invalid("weights must have rank 3 or more"))?;
+    let x_zp = match ctx.opt(2) {
+        Some(_) => scalar(ctx, 2, "x_zero_point")?,
+        None => 0.0,
+    };
+    let w_zp = per_channel(ctx, 3, "w_zero_point", m)?;
+    let per_m = (w.len() / m.max(1)).max(1);
+    let xv = centered(x, |_| x_zp, "x")?;
+    let wv = centered(w, |i| w_zp[i / per_m], "w")?;
+    let (shape, acc) = conv_core(&xv, x.shape(), &wv, w.shape(), None, &ConvAttrs::read(ctx)?)?;
+    Ok(vec![cast(&Tensor::from_vec(shape, acc)?, DType::I32)?])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -255,11 +255,10 @@ pub(super) fn top_k(ctx: &Ctx) -> Out {
 
 /// Softmax and LogSoftmax: before opset 13 the input is seen as 2-D, `[prod(shape[..axis]),
 /// prod(shape[axis..])]`, and normalised over the second dimension; from 13 on, over `axis`.
-fn softmax_impl(ctx: &Ctx, log: bool) -> Out {
-    let x = ctx.input(0)?;
+fn softmax_lanes(ctx: &Ctx, x: &Tensor) -> Result<Lanes, Fail> {
     let legacy = ctx.opset < 13;
     let ax = axis(ctx.int("axis", if legacy { 1 } else { -1 })?, x.rank())?;
-    let lanes = if legacy {
+    Ok(if legacy {
         Lanes {
             outer: x.shape()[..ax].iter().product(),
             len: x.shape()[ax..].iter().product(),
@@ -267,7 +266,12 @@ fn softmax_impl(ctx: &Ctx, log: bool) -> Out {
         }
     } else {
         Lanes::around(x.shape(), ax)
-    };
+    })
+}
+
+fn softmax_impl(ctx: &Ctx, log: bool) -> Out {
+    let x = ctx.input(0)?;
+    let lanes = softmax_lanes(ctx, x)?;
     if !x.dtype().is_float() {
         return Err(Fail::invalid(format!(
             "input must be a float tensor, got {}",
@@ -314,6 +318,30 @@ pub(super) fn softmax(ctx: &Ctx) -> Out {
 
 pub(super) fn log_softmax(ctx: &Ctx) -> Out {
     softmax_impl(ctx, true)
+}
+
+/// Hardmax: 1 at the first maximum of each lane (lanes as Softmax forms them), 0 elsewhere.
+pub(super) fn hardmax(ctx: &Ctx) -> Out {
+    let x = ctx.input(0)?;
+    let lanes = softmax_lanes(ctx, x)?;
+    let v = x.to_f64s("input")?;
+    let mut out = vec![0f64; v.len()];
+    lanes.for_each(|_, lane| {
+        let best = lane
+            .iter()
+            .copied()
+            .fold(None, |b: Option<usize>, i| match b {
+                Some(b) if v[i] <= v[b] => Some(b),
+                _ => Some(i),
+            });
+        if let Some(b) = best {
+            out[b] = 1.0;
+        }
+    });
+    Ok(vec![cast(
+        &Tensor::from_vec(x.shape().to_vec(), out)?,
+        x.dtype(),
+    )?])
 }
 
 pub(super) fn cum_sum(ctx: &Ctx) -> Out {

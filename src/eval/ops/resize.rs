@@ -174,14 +174,14 @@ pub(super) fn resize(ctx: &Ctx) -> Out {
         // One pick per axis: a single gather over the cartesian product.
         let st = strides(x.shape());
         let mut lists = Vec::with_capacity(r);
-        for d in 0..r {
+        for (d, &stride) in st.iter().enumerate() {
             lists.push(if resized.contains(&d) {
                 taps(d)?
                     .into_iter()
-                    .map(|t| t.map(|(idx, w)| idx[pick(&w)] * st[d]))
+                    .map(|t| t.map(|(idx, w)| idx[pick(&w)] * stride))
                     .collect()
             } else {
-                (0..x.shape()[d]).map(|j| Some(j * st[d])).collect()
+                (0..x.shape()[d]).map(|j| Some(j * stride)).collect()
             });
         }
         let fill = cast(&Tensor::scalar(a.extrapolation), x.dtype())?;

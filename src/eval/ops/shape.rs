@@ -7,7 +7,7 @@
 use super::misc::cast;
 use super::{axes, axis, broadcast, dim, strides, Ctx};
 use crate::eval::error::Fail;
-use crate::eval::tensor::{map_data, numel, same_as, with_data, Elem, Tensor};
+use crate::eval::tensor::{map_data, numel, same_as, Elem, Tensor};
 
 type Out = Result<Vec<Tensor>, Fail>;
 
@@ -28,8 +28,33 @@ pub(super) fn offsets(lists: &[Vec<usize>]) -> Result<Vec<usize>, Fail> {
 
 /// The elements of `t` at `offsets`, as a tensor of `shape`.
 pub(super) fn take(t: &Tensor, shape: Vec<usize>, offsets: &[usize]) -> Result<Tensor, Fail> {
-    let data = map_data!(t.data(), v => offsets.iter().map(|&i| v[i].clone()).collect());
+    let data = map_data!(t.data(), v => pick(v, offsets));
     Tensor::new(shape, data)
+}
+
+fn pick<T: Clone>(v: &[T], offsets: &[usize]) -> Vec<T> {
+    offsets.iter().map(|&i| v[i].clone()).collect()
+}
+
+/// `v` at `offsets`, and `fill` where an offset is `None`.
+fn pick_or<T: Clone>(v: &[T], offsets: &[Option<usize>], fill: &T) -> Vec<T> {
+    offsets
+        .iter()
+        .map(|o| o.map_or_else(|| fill.clone(), |i| v[i].clone()))
+        .collect()
+}
+
+/// A scalar of the element type of `like`, read from `fill` (the type's default when absent
+/// or empty).
+fn fill_value<T: Elem>(like: &[T], fill: Option<&Tensor>) -> Result<T, Fail> {
+    match fill {
+        Some(f) => match same_as(like, f, "the fill value")? {
+            [c] => Ok(c.clone()),
+            [] => Ok(T::default()),
+            _ => Err(Fail::invalid("the fill value must be a scalar")),
+        },
+        None => Ok(T::default()),
+    }
 }
 
 /// Transposes `t`: output dimension `i` is input dimension `perm[i]`.
@@ -337,77 +362,6 @@ fn slice_indices(len: i64, start: i64, end: i64, step: i64) -> Result<Vec<usize>
     Ok(out)
 }
 
-/// Checks and normalises gather indices against a dimension of size `len`.
-fn gather_index(i: i64, len: usize) -> Result<usize, Fail> {
-    let j = if i < 0 { i + len as i64 } else { i };
-    if j < 0 || j >= len as i64 {
-        return Err(Fail::invalid(format!(
-            "index {i} is out of range for a dimension of size {len}"
-        )));
-    }
-    Ok(j as usize)
-}
-
-pub(super) fn gather(ctx: &Ctx) -> Out {
-    let (x, idx) = (ctx.input(0)?, ctx.input(1)?);
-    let ax = axis(ctx.int("axis", 0)?, x.rank())?;
-    let st = strides(x.shape());
-    let picked = idx
-        .to_i64s("indices")?
-        .into_iter()
-        .map(|i| gather_index(i, x.shape()[ax]).map(|j| j * st[ax]))
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut lists: Vec<Vec<usize>> = (0..ax)
-        .map(|d| (0..x.shape()[d]).map(|j| j * st[d]).collect())
-        .collect();
-    lists.push(picked);
-    lists.extend((ax + 1..x.rank()).map(|d| (0..x.shape()[d]).map(|j| j * st[d]).collect()));
-    let shape: Vec<usize> = x.shape()[..ax]
-        .iter()
-        .chain(idx.shape())
-        .chain(&x.shape()[ax + 1..])
-        .copied()
-        .collect();
-    Ok(vec![take(x, shape, &offsets(&lists)?)?])
-}
-
-pub(super) fn gather_elements(ctx: &Ctx) -> Out {
-    let (x, idx) = (ctx.input(0)?, ctx.input(1)?);
-    let ax = axis(ctx.int("axis", 0)?, x.rank())?;
-    if idx.rank() != x.rank() {
-        return Err(Fail::invalid(format!(
-            "indices of rank {} for data of rank {}",
-            idx.rank(),
-            x.rank()
-        )));
-    }
-    let (xs, is) = (strides(x.shape()), strides(idx.shape()));
-    let index = idx.to_i64s("indices")?;
-    let src = index
-        .iter()
-        .enumerate()
-        .map(|(flat, &i)| {
-            let mut off = 0;
-            for d in 0..x.rank() {
-                let coord = (flat / is[d]) % idx.shape()[d];
-                let coord = if d == ax {
-                    gather_index(i, x.shape()[d])?
-                } else {
-                    coord
-                };
-                if coord >= x.shape()[d] {
-                    return Err(Fail::invalid(
-                        "indices are larger than the data outside the axis",
-                    ));
-                }
-                off += coord * xs[d];
-            }
-            Ok(off)
-        })
-        .collect::<Result<Vec<_>, Fail>>()?;
-    Ok(vec![take(x, idx.shape().to_vec(), &src)?])
-}
-
 pub(super) fn expand(ctx: &Ctx) -> Out {
     let x = ctx.input(0)?;
     let target: Vec<usize> = ctx
@@ -538,17 +492,7 @@ pub(super) fn take_or(
             .flat_map(|&o| l.iter().map(move |&x| o.zip(x).map(|(a, b)| a + b)))
             .collect();
     }
-    let data = map_data!(t.data(), v => {
-        let fill = match fill {
-            Some(f) => match same_as(v, f, "the fill value")? {
-                [c] => c.clone(),
-                [] => Default::default(),
-                _ => return Err(Fail::invalid("the fill value must be a scalar")),
-            },
-            None => Default::default(),
-        };
-        offs.iter().map(|o| o.map_or_else(|| fill.clone(), |i| v[i].clone())).collect()
-    });
+    let data = map_data!(t.data(), v => pick_or(v, &offs, &fill_value(v, fill)?));
     Tensor::new(shape, data)
 }
 
@@ -651,19 +595,25 @@ pub(super) fn trilu(ctx: &Ctx) -> Out {
     let [.., rows, cols] = *x.shape() else {
         return Err(Fail::invalid("input must have rank 2 or more"));
     };
-    let data = with_data!(x.data(), v => {
-        let out: Vec<_> = v
-            .iter()
-            .enumerate()
-            .map(|(i, e)| {
-                let (r, c) = (((i / cols.max(1)) % rows.max(1)) as i64, (i % cols.max(1)) as i64);
-                let keep = if upper { c - r >= k } else { c - r <= k };
-                if keep { e.clone() } else { Default::default() }
-            })
-            .collect();
-        Elem::wrap(out)
-    });
+    let (rows, cols) = (rows.max(1), cols.max(1));
+    let keep = |i: usize| {
+        let (r, c) = (((i / cols) % rows) as i64, (i % cols) as i64);
+        if upper {
+            c - r >= k
+        } else {
+            c - r <= k
+        }
+    };
+    let data = map_data!(x.data(), v => triangle(v, keep));
     Ok(vec![Tensor::new(x.shape().to_vec(), data)?])
+}
+
+/// The elements of `v` where `keep(index)`, defaults elsewhere.
+fn triangle<T: Clone + Default>(v: &[T], keep: impl Fn(usize) -> bool) -> Vec<T> {
+    v.iter()
+        .enumerate()
+        .map(|(i, e)| if keep(i) { e.clone() } else { T::default() })
+        .collect()
 }
 
 #[cfg(test)]
