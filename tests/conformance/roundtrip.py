@@ -6,10 +6,10 @@ For each model, npuopt runs twice (`npuopt M -o OUT --pipeline none -q`, into tw
      failures; rejecting a model the checker accepts is a failure, a crash always is;
   2. the two runs must write byte-identical files (model and external data);
   3. the output must be byte-identical to the input; if it is not, the decoded ModelProtos must be
-     equal after canonicalisation (external data inlined; node, initializer, value_info, opset and
-     attribute order ignored; everything else compared: graph inputs and outputs in order, nodes
-     with op, domain, attributes and wiring, initializer bytes, opsets, metadata, functions,
-     subgraphs). Outputs are counted as byte-identical / semantically identical / differing;
+     equal after canonicalisation (external data inlined; the order of nodes, initializers,
+     value_info, opsets, attributes and metadata entries ignored; everything else compared: graph
+     inputs and outputs in order, nodes with op, domain, attributes and wiring, initializer
+     bytes, opsets, metadata, functions, subgraphs). Outputs are counted as byte-identical / semantically identical / differing;
   4. `onnx.checker.check_model(out, full_check=False)` must pass when it passed for the input;
   5. ONNX Runtime (CPU EP, one thread) must give bitwise-identical outputs (NaN equals NaN) for the
      model's test data sets, or for seeded random inputs when it has none. A model ORT cannot load
