@@ -168,10 +168,12 @@ fn peak_rss_kb() -> Result<u64, String> {
 }
 
 /// Writes a chain x → (MatMul W_i → Add b_i → Relu) × LAYERS → y with random f32 weights, built
-/// as an IR graph and saved with the crate's own writer.
+/// as an IR graph and saved with the crate's own writer. The result passes `onnx.checker` and runs
+/// in ONNX Runtime.
 fn write_large_model(path: &Path) -> Result<(), String> {
     let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
     let mut g = Graph::new();
+    g.shell.name = Some("large-matmul-chain".into());
     let act = TensorType::new(DType::F32, npuopt::ir::types::static_shape(&[1, WIDTH]));
     let x = g.add_node(
         NodeKind::Input(Box::new(GraphInput {

@@ -6,10 +6,10 @@ For each model, npuopt runs twice (`npuopt M -o OUT --pipeline none -q`, into tw
      failures; rejecting a model the checker accepts is a failure, a crash always is;
   2. the two runs must write byte-identical files (model and external data);
   3. the output must be byte-identical to the input; if it is not, the decoded ModelProtos must be
-     equal after canonicalisation (external data inlined; node, initializer, value_info, opset and
-     attribute order ignored; everything else compared: graph inputs and outputs in order, nodes
-     with op, domain, attributes and wiring, initializer bytes, opsets, metadata, functions,
-     subgraphs). Outputs are counted as byte-identical / semantically identical / differing;
+     equal after canonicalisation (external data inlined; the order of nodes, initializers,
+     value_info, opsets, attributes and metadata entries ignored; everything else compared: graph
+     inputs and outputs in order, nodes with op, domain, attributes and wiring, initializer
+     bytes, opsets, metadata, functions, subgraphs). Outputs are counted as byte-identical / semantically identical / differing;
   4. `onnx.checker.check_model(out, full_check=False)` must pass when it passed for the input;
   5. ONNX Runtime (CPU EP, one thread) must give bitwise-identical outputs (NaN equals NaN) for the
      model's test data sets, or for seeded random inputs when it has none. A model ORT cannot load
@@ -30,7 +30,9 @@ byte-identical to their input; M: models found). Exit 1 on any failure.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -248,7 +250,21 @@ def read_value(pb: Path, declared):
         return numpy_helper.to_optional(onnx.OptionalProto.FromString(data))
     if ty.HasField("map_type"):
         return numpy_helper.to_dict(onnx.MapProto.FromString(data))
-    return numpy_helper.to_array(onnx.TensorProto.FromString(data))
+    tensor = onnx.TensorProto.FromString(data)
+    array = numpy_helper.to_array(tensor)
+    if not is_ml_dtype(array):
+        return array
+    # ORT's Python API takes bfloat16 and float8 only as an OrtValue with an explicit ONNX type.
+    import onnxruntime as ort
+
+    bits = array.view(f"u{array.dtype.itemsize}")
+    return ort.OrtValue.ortvalue_from_numpy_with_onnx_type(bits, tensor.data_type)
+
+
+def is_ml_dtype(array) -> bool:
+    """bfloat16, float8, int4 …: numpy arrays of the ml_dtypes package, which ORT cannot take."""
+    return type(array.dtype).__module__.startswith("ml_dtypes") or \
+        array.dtype.type.__module__.startswith("ml_dtypes")
 
 
 def feeds_for(case: ModelCase, model, session) -> list[dict]:
@@ -293,7 +309,26 @@ def feeds_for(case: ModelCase, model, session) -> list[dict]:
 
 
 def run_all(session, feeds: list[dict]) -> list[list]:
-    return [session.run(None, feed) for feed in feeds]
+    return [run_one(session, feed) for feed in feeds]
+
+
+def run_one(session, feed: dict) -> list:
+    """The outputs for one feed. A feed holding OrtValues (see read_value) runs through
+    run_with_ort_values; outputs numpy cannot hold come back as (ONNX type, shape, raw bytes)."""
+    import onnxruntime as ort
+
+    if not any(isinstance(v, ort.OrtValue) for v in feed.values()):
+        return session.run(None, feed)
+    feed = {k: v if isinstance(v, ort.OrtValue) else ort.OrtValue.ortvalue_from_numpy(v)
+            for k, v in feed.items()}
+    outputs = []
+    for v in session.run_with_ort_values(None, feed):
+        try:
+            outputs.append(v.numpy())
+        except Exception:  # noqa: BLE001 - a type numpy has no dtype for: compare the raw bytes
+            raw = ctypes.string_at(v.data_ptr(), v.tensor_size_in_bytes())
+            outputs.append((v.data_type(), tuple(v.shape()), raw))
+    return outputs
 
 
 def same_value(a, b) -> bool:
@@ -308,6 +343,8 @@ def same_value(a, b) -> bool:
                 and all(same_value(a[k], b[k]) for k in a))
     if a is None or b is None:
         return a is None and b is None
+    if isinstance(a, tuple) or isinstance(b, tuple):  # (ONNX type, shape, raw bytes)
+        return a == b
     a, b = np.asarray(a), np.asarray(b)
     if a.dtype != b.dtype or a.shape != b.shape:
         return False
@@ -629,11 +666,18 @@ def report(outcomes: list[Outcome], verbose: bool) -> tuple[list[str], dict]:
             lines.append(f"SEMANTICALLY IDENTICAL {o.label}: {o.notes[0]}")
     skips = [o for o in outcomes if o.ort.startswith("skipped")]
     skip_kinds: dict[str, int] = {}
+    skip_reasons: dict[str, int] = {}
     for o in skips:
-        kind = o.ort.split(" (")[0]
+        kind, _, reason = o.ort.partition(" (")
         skip_kinds[kind] = skip_kinds.get(kind, 0) + 1
+        # Grouped by ORT's reason, file paths left out, so the list stays short.
+        reason = re.sub(r"Load model from \S+ failed:", "", reason.removesuffix(")"))[:110]
+        skip_reasons[reason] = skip_reasons.get(reason, 0) + 1
         if verbose:
             lines.append(f"SKIP {o.label}: {o.ort}")
+    if not verbose:
+        for reason, n in sorted(skip_reasons.items(), key=lambda kv: (-kv[1], kv[0])):
+            lines.append(f"SKIPPED {n:4} x {reason}")
 
     models = [o for o in outcomes if o.status != "no-model"]
     written = [o for o in outcomes if o.identity]
@@ -647,7 +691,7 @@ def report(outcomes: list[Outcome], verbose: bool) -> tuple[list[str], dict]:
     lines.append(
         f"roundtrip: ORT bitwise-identical on {ort_same}"
         + "".join(f", {n} {k}" for k, n in sorted(skip_kinds.items()))
-        + (" (listed with -v)" if skips and not verbose else ""))
+        + (" (each model listed with -v)" if skips and not verbose else ""))
     lines.append(
         f"roundtrip: {passed} passed every check, {failed} failed, "
         f"{len(by_status.get('rejected', []))} rightly rejected, "
