@@ -257,9 +257,105 @@ fn unknown_ops_pass_through() {
     let mut custom = node("FancyOp", &["x"], &["y"]);
     custom.domain = Some("example.custom".into());
     let bytes = model(graph(vec![custom], vec![]));
+    // The default pipeline runs, and places the op on the CPU with its reason.
     let (out, dir) = run_on(&bytes);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(fs::read(dir.path().join("out.onnx")).unwrap(), bytes);
+    let written =
+        npuopt::onnx::decode_bytes(fs::read(dir.path().join("out.onnx")).unwrap().into()).unwrap();
+    let g = &written.graph;
+    let op = g.op_order().unwrap()[0];
+    assert_eq!(g.node(op).as_op().unwrap().op_type(), "FancyOp");
+    let placement = g
+        .node(op)
+        .as_op()
+        .unwrap()
+        .proto()
+        .metadata_props
+        .iter()
+        .find(|e| e.key() == "npuopt.placement");
+    assert_eq!(placement.map(|e| e.value()), Some("cpu"));
+    // With no passes it comes out unchanged.
+    let input = dir.path().join("in.onnx");
+    let same = dir.path().join("same.onnx");
+    let out = npuopt(&[
+        input.to_str().unwrap(),
+        "-o",
+        same.to_str().unwrap(),
+        "--pipeline",
+        "none",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(fs::read(same).unwrap(), bytes);
+}
+
+#[test]
+fn inspect_reports_placement_and_gates_exit_3() {
+    let out = npuopt(&["inspect", FIXTURE, "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let s = &report["summary"];
+    for key in [
+        "npu_nodes",
+        "cpu_nodes",
+        "npu_macs",
+        "total_macs",
+        "npu_mac_fraction",
+        "npu_regions",
+        "transitions",
+        "boundary_bytes",
+    ] {
+        assert!(s.get(key).is_some(), "summary.{key} missing");
+    }
+    assert_eq!(s["target"], "ethos-n78@25.03");
+    assert_eq!(s["npu_regions"], 1, "{s}");
+    for n in report["nodes"].as_array().unwrap() {
+        for key in [
+            "name",
+            "op_type",
+            "placement",
+            "region",
+            "level",
+            "rule",
+            "reason",
+        ] {
+            assert!(n.get(key).is_some(), "node.{key} missing: {n}");
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let o = dir.path().join("o.onnx");
+    let rep = dir.path().join("r.md");
+    let gate = npuopt(&[
+        FIXTURE,
+        "-o",
+        o.to_str().unwrap(),
+        "--target",
+        "ethos-n78@23.02",
+        "--max-npu-regions",
+        "1",
+        "--report",
+        rep.to_str().unwrap(),
+        "-q",
+    ]);
+    assert_eq!(gate.status.code(), Some(3), "{}", stderr(&gate));
+    assert!(
+        stderr(&gate).contains("NPU regions, --max-npu-regions allows 1"),
+        "{}",
+        stderr(&gate)
+    );
+    assert!(fs::read_to_string(&rep)
+        .unwrap()
+        .starts_with("# Placement on ethos-n78@23.02"));
+    let ok = npuopt(&[
+        FIXTURE,
+        "-o",
+        o.to_str().unwrap(),
+        "--min-npu-macs",
+        "0.9",
+        "-q",
+    ]);
+    assert_eq!(ok.status.code(), Some(0), "{}", stderr(&ok));
+    let bad = npuopt(&[FIXTURE, "-o", o.to_str().unwrap(), "--target", "ethos-n99"]);
+    assert_eq!(bad.status.code(), Some(2));
 }
 
 #[test]

@@ -241,10 +241,10 @@ mod tests {
                 ..Default::default()
             };
             let n = g.add_node(
-                NodeKind::Input(GraphInput {
+                NodeKind::Input(Box::new(GraphInput {
                     info,
                     default: None,
-                }),
+                })),
                 vec![Value::typed(format!("x{i}"), ty)],
             );
             args.push(Some(ValueId { node: n, slot: 0 }));
