@@ -215,7 +215,7 @@ output %y \"y\"
         assert_eq!(names("identity-elim, dce"), ["identity-elim", "dce"]);
         assert_eq!(
             names("pipeline canonicalize"),
-            ["identity-elim", "dedup-initializers", "dce"]
+            ["identity-elim", "const-fold", "dedup-initializers", "dce"]
         );
         assert_eq!(passes_for("nope").err(), Some("unknown pass 'nope'".into()));
         assert!(passes_for("pipeline nope").is_err());

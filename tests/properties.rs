@@ -55,13 +55,44 @@ proptest! {
             prop_assert_eq!(&encode_bytes(&m).map_err(TestCaseError::fail)?, &once);
             let reloaded = decode_bytes(once.into()).map_err(TestCaseError::fail)?;
             prop_assert_eq!(verify(&reloaded.graph), Vec::<String>::new());
-            // Same function: float ops exactly; a folded quantized unit rounds once where the QDQ
-            // model rounded a float, one LSB (0.02 in the generator) apart at a tie, and an Add of
-            // two such values may be two.
-            let inputs = random_inputs(&original.graph, 1).map_err(TestCaseError::fail)?;
-            let tol = Tolerance { atol: 0.041, rtol: 1e-5, lsb: 1 };
-            let c = compare(&original, &m, &inputs, &tol).map_err(TestCaseError::fail)?;
-            prop_assert!(c.within(), "{:?} changed the function: {:?}", names, c);
+            // Same function. fold-qdq is checked unit by unit below: a folded unit rounds once
+            // where the QDQ model rounded a float, so values at a tie land one LSB apart, and a
+            // later unit may scale that LSB up — end to end it is not a fixed bound.
+            if !names.contains(&"fold-qdq") {
+                let inputs = random_inputs(&original.graph, 1).map_err(TestCaseError::fail)?;
+                let tol = Tolerance { atol: 1e-6, rtol: 1e-6, lsb: 0 };
+                let c = compare(&original, &m, &inputs, &tol).map_err(TestCaseError::fail)?;
+                prop_assert!(c.within(), "{:?} changed the function: {:?}", names, c);
+            }
         }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 100, ..ProptestConfig::default() })]
+
+    /// Each QDQ conv unit, folded, stays within one LSB (0.02 in the generator) of the QDQ model.
+    #[test]
+    fn fold_qdq_units_are_within_one_lsb(
+        c in 1i64..4,
+        hw in 2i64..6,
+        units in prop::collection::vec((1u8..5, any::<u8>()), 1..4),
+        seed in any::<u64>(),
+    ) {
+        use common::gen::{build, Step};
+        let steps: Vec<Step> = units.iter().map(|&(out, s)| Step::QdqConv { src: 0, out, seed: s }).collect();
+        let bytes = build(c, hw, &steps, units.len());
+        let original = decode_bytes(bytes.clone().into()).map_err(TestCaseError::fail)?;
+        let mut m = decode_bytes(bytes.into()).map_err(TestCaseError::fail)?;
+        let mut cx = PassCx::for_model(&m);
+        let _ = npuopt::ir::infer::infer_types(&mut m.graph, &cx.opsets);
+        PassManager::new(vec![passes::find("fold-qdq").unwrap()])
+            .verify_each(true)
+            .run(&mut m, &mut cx, |_, _| {})
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let inputs = random_inputs(&original.graph, seed).map_err(TestCaseError::fail)?;
+        let tol = Tolerance { atol: 0.02 * (1.0 + 1e-5), rtol: 0.0, lsb: 1 };
+        let cmp = compare(&original, &m, &inputs, &tol).map_err(TestCaseError::fail)?;
+        prop_assert!(cmp.within(), "{:?}", cmp);
     }
 }

@@ -3,6 +3,7 @@
 //! The registry below is the one list of passes: the CLI, `npuopt passes`, the snapshot tests and
 //! the property harness all read it, so a pass cannot be half-registered.
 
+pub mod const_fold;
 pub mod dce;
 pub mod dedup_initializers;
 pub mod fold_qdq;
@@ -14,6 +15,7 @@ use crate::pass::Pass;
 /// Every pass, in the order `npuopt passes` lists them.
 pub fn registry() -> Vec<Box<dyn Pass>> {
     vec![
+        Box::new(const_fold::ConstFold),
         Box::new(dce::Dce),
         Box::new(dedup_initializers::DedupInitializers),
         Box::new(fold_qdq::FoldQdq),
@@ -29,8 +31,9 @@ pub fn find(name: &str) -> Option<Box<dyn Pass>> {
 
 /// The pipelines, each an ordered list of pass names.
 ///
-/// `canonicalize`: identity-elim first (it exposes duplicate and dead constants), then
-/// dedup-initializers (its redirected duplicates become dead), then dce to sweep both.
+/// `canonicalize`: identity-elim first (it exposes constants behind identities), then const-fold
+/// (its results may duplicate existing constants), then dedup-initializers (its redirected
+/// duplicates become dead), then dce to sweep what the others left.
 /// `default` is what runs without `--pipeline`/`--passes`: canonicalize, then fold-qdq (which
 /// wants canonical Q/DQ: duplicates merged, identities gone), then strip-postprocess (its cut
 /// should fall on the integer head convolutions fold-qdq made), then dce for what is left.
@@ -39,12 +42,13 @@ pub const PIPELINES: &[(&str, &[&str])] = &[
     ("none", &[]),
     (
         "canonicalize",
-        &["identity-elim", "dedup-initializers", "dce"],
+        &["identity-elim", "const-fold", "dedup-initializers", "dce"],
     ),
     (
         "default",
         &[
             "identity-elim",
+            "const-fold",
             "dedup-initializers",
             "dce",
             "fold-qdq",
