@@ -459,3 +459,68 @@ fn missing_input_file() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).starts_with("error: /no/such/model.onnx: cannot read:"));
 }
+
+#[test]
+fn verify_finds_a_changed_weight_and_names_where_it_diverges() {
+    let same = npuopt(&["verify", FIXTURE, FIXTURE]);
+    assert_eq!(same.status.code(), Some(0), "{}", stderr(&same));
+    // Change one weight of the last convolution (with random weights, an early change can vanish
+    // behind a saturated activation).
+    let bytes = fs::read(FIXTURE).unwrap();
+    let mut m = proto::ModelProto::decode(bytes.as_slice()).unwrap();
+    let g = m.graph.as_mut().unwrap();
+    let conv = g
+        .node
+        .iter()
+        .rev()
+        .find(|n| n.op_type() == "Conv")
+        .unwrap()
+        .clone();
+    let dq = g
+        .node
+        .iter()
+        .find(|n| n.output.contains(&conv.input[1]))
+        .unwrap()
+        .clone();
+    let w = g
+        .initializer
+        .iter_mut()
+        .find(|t| t.name() == dq.input[0])
+        .unwrap();
+    let mut raw = w.raw_data.clone().unwrap().to_vec();
+    raw[0] = raw[0].wrapping_add(100);
+    w.raw_data = Some(raw.into());
+    let dir = tempfile::tempdir().unwrap();
+    let changed = dir.path().join("changed.onnx");
+    fs::write(&changed, m.encode_to_vec()).unwrap();
+    let out = npuopt(&["verify", FIXTURE, changed.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("DIFFERS"), "{text}");
+    // The first tensor computed differently is the changed weight, dequantized.
+    assert!(
+        text.contains(&format!(
+            "first diverging tensor both models compute: {} ",
+            dq.output[0]
+        )),
+        "{text}"
+    );
+}
+
+#[test]
+fn run_writes_one_npy_per_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = npuopt(&[
+        "run",
+        FIXTURE,
+        "--seed",
+        "3",
+        "--save-outputs",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let npy = fs::read(dir.path().join("output0.npy")).unwrap();
+    assert!(npy.starts_with(b"\x93NUMPY"));
+    let t = npuopt::eval::npy::read(&npy).unwrap();
+    assert_eq!(t.shape(), &[1, 8, 525]);
+}
