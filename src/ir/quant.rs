@@ -173,9 +173,9 @@ fn output_params_slots(op: Op) -> Option<(u32, u32)> {
     })
 }
 
-/// Ops that move or select integers without changing what they mean: their output has their
-/// input 0's quantization.
-fn keeps_quantization(op: Op) -> bool {
+/// Ops that only move or select elements: on quantized data they run on the integers unchanged
+/// (the integers mean the same before and after).
+pub fn moves_data(op: Op) -> bool {
     matches!(
         op,
         Op::MaxPool
@@ -186,14 +186,16 @@ fn keeps_quantization(op: Op) -> bool {
             | Op::Unsqueeze
             | Op::Slice
             | Op::Split
-            | Op::Concat
             | Op::Resize
             | Op::Pad
             | Op::Gather
-            | Op::Clip
-            | Op::Relu
-            | Op::Identity
     )
+}
+
+/// Ops whose integer output has their input 0's quantization: the data movers, and the integer
+/// Concat, Clip, Relu and Identity that fold-qdq leaves behind.
+fn keeps_quantization(op: Op) -> bool {
+    moves_data(op) || matches!(op, Op::Concat | Op::Clip | Op::Relu | Op::Identity)
 }
 
 /// The quantization of an integer value: from the op producing it (QuantizeLinear, a QLinear op,

@@ -33,7 +33,7 @@ use bytes::Bytes;
 use crate::ir::attrs;
 use crate::ir::consts::constant;
 use crate::ir::op::MS_DOMAIN;
-use crate::ir::quant::{int_range, qdq_params, QuantParams};
+use crate::ir::quant::{int_range, moves_data, qdq_params, QuantParams};
 use crate::ir::rewire::bypass;
 use crate::ir::{DType, Graph, Initializer, NodeId, NodeKind, Op, OpNode, Port, Value, ValueId};
 use crate::pass::{Changed, Pass, PassCx};
@@ -143,17 +143,7 @@ impl Folder<'_> {
             }
             Op::Concat => self.fold_concat(id),
             Op::Relu | Op::Clip => self.fold_relu_clip(id, op),
-            Op::MaxPool
-            | Op::Reshape
-            | Op::Transpose
-            | Op::Flatten
-            | Op::Squeeze
-            | Op::Unsqueeze
-            | Op::Slice
-            | Op::Split
-            | Op::Resize
-            | Op::Pad
-            | Op::Gather => self.fold_passthrough(id, op),
+            op if moves_data(op) => self.fold_passthrough(id, op),
             _ => {
                 if self.in_quantized_unit(id) {
                     refuse(format!(

@@ -14,16 +14,15 @@ usage: evaluator.py --npuopt PATH MODEL...
 Prints one line per model and `evaluator: N passed, M failed`.
 """
 
-import argparse
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import onnx
 import onnx.numpy_helper
 import onnxruntime as ort
+from model_checks import run_checks
 
 
 def check(npuopt: str, model: Path, tmp: Path) -> tuple[bool, str]:
@@ -70,21 +69,5 @@ def check(npuopt: str, model: Path, tmp: Path) -> tuple[bool, str]:
     return True, f"{model.name}: evaluator = ORT (max |Δ| {worst:.3g}); canonicalize verified"
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--npuopt", required=True)
-    ap.add_argument("models", nargs="+", type=Path)
-    args = ap.parse_args()
-    passed = failed = 0
-    for model in args.models:
-        with tempfile.TemporaryDirectory() as tmp:
-            ok, line = check(args.npuopt, model, Path(tmp))
-        print(("ok   " if ok else f"FAIL {model.name}: ") + line)
-        passed += ok
-        failed += not ok
-    print(f"evaluator: {passed} passed, {failed} failed")
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_checks("evaluator", check))

@@ -15,10 +15,8 @@ usage: fold_qdq.py --npuopt PATH MODEL...
 Prints one line per model and `fold-qdq: N passed, M failed`; exit 1 on any failure.
 """
 
-import argparse
 import subprocess
 import sys
-import tempfile
 from collections import Counter
 from pathlib import Path
 
@@ -26,6 +24,7 @@ import numpy as np
 import onnx
 import onnx.numpy_helper
 import onnxruntime as ort
+from model_checks import run_checks
 
 RUNS = 3
 
@@ -116,21 +115,5 @@ def output_scales(model: onnx.ModelProto) -> dict:
     return scales
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--npuopt", required=True)
-    ap.add_argument("models", nargs="+", type=Path)
-    args = ap.parse_args()
-    passed = failed = 0
-    with tempfile.TemporaryDirectory() as tmp:
-        for path in args.models:
-            ok, line = check(args.npuopt, path, Path(tmp))
-            print(("ok   " if ok else "FAIL ") + line)
-            passed += ok
-            failed += not ok
-    print(f"fold-qdq: {passed} passed, {failed} failed")
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_checks("fold-qdq", check))

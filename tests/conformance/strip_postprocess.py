@@ -8,15 +8,14 @@ must give identical outputs for post(main(x)) and whole(x).
 usage: strip_postprocess.py --npuopt PATH MODEL...
 """
 
-import argparse
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import onnx
 import onnxruntime as ort
+from model_checks import run_checks
 
 
 def session(path) -> ort.InferenceSession:
@@ -52,21 +51,5 @@ def check(npuopt: str, model: Path, tmp: Path) -> tuple[bool, str]:
     return True, f"{model.name}: cut at {len(cuts)} tensors ({shapes})"
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--npuopt", required=True)
-    ap.add_argument("models", nargs="+", type=Path)
-    args = ap.parse_args()
-    passed = failed = 0
-    for model in args.models:
-        with tempfile.TemporaryDirectory() as tmp:
-            ok, line = check(args.npuopt, model, Path(tmp))
-        print(("ok   " if ok else f"FAIL {model.name}: ") + line)
-        passed += ok
-        failed += not ok
-    print(f"strip-postprocess: {passed} passed, {failed} failed")
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_checks("strip-postprocess", check))
