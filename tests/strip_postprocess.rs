@@ -101,11 +101,18 @@ fn every_fixture_is_cut_at_its_head_convolutions() {
                 path.display()
             );
             if matches!(op, Some(Op::Softmax | Op::QLinearSoftmax)) {
+                // Its operand comes from a (dequantized) product: attention scores, not DFL bins.
+                let through_dq = |v: npuopt::ir::ValueId| match g.node(v.node).op() {
+                    Some(Op::DequantizeLinear) => {
+                        g.input(v.node, 0).and_then(|x| g.node(x.node).op())
+                    }
+                    op => op,
+                };
                 let preds = g
                     .inputs_of(n)
                     .into_iter()
                     .flatten()
-                    .map(|v| g.node(v.node).op())
+                    .map(through_dq)
                     .collect::<Vec<_>>();
                 assert!(
                     preds.iter().any(|p| matches!(
