@@ -485,7 +485,7 @@ fn optimize(args: OptimizeArgs) -> Result<(), Error> {
         let plan = plan
             .as_ref()
             .ok_or_else(|| Error::Usage("--report needs a partition: name a --target".into()))?;
-        write_report(plan, path)?;
+        write_report(plan, cx.diagnostics(), path)?;
     }
 
     if !args.quiet {
@@ -539,11 +539,15 @@ fn gates(plan: &Plan, min_macs: Option<f64>, max_regions: Option<usize>) -> Resu
 }
 
 /// Writes the report in the format its extension names.
-fn write_report(plan: &Plan, path: &Path) -> Result<(), Error> {
+fn write_report(
+    plan: &Plan,
+    diagnostics: &[npuopt::diag::Diagnostic],
+    path: &Path,
+) -> Result<(), Error> {
     let text = match path.extension().and_then(|e| e.to_str()) {
-        Some("json") => report::json(plan),
+        Some("json") => report::json(plan, diagnostics),
         Some("md") => report::markdown(plan),
-        Some("txt") => report::text(plan),
+        Some("txt") => report::text(plan, diagnostics),
         _ => {
             return Err(Error::Usage(format!(
                 "--report {}: the extension must be .json, .md or .txt",
@@ -569,9 +573,9 @@ fn inspect(path: &Path, args: &PipelineArgs, json: bool) -> Result<(), Error> {
     print!(
         "{}",
         if json {
-            report::json(&plan)
+            report::json(&plan, cx.diagnostics())
         } else {
-            report::text(&plan)
+            report::text(&plan, cx.diagnostics())
         }
     );
     Ok(())

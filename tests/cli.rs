@@ -307,6 +307,12 @@ fn inspect_reports_placement_and_gates_exit_3() {
         assert!(s.get(key).is_some(), "summary.{key} missing");
     }
     assert_eq!(s["target"], "ethos-n78@25.03");
+    // The passes' refusals are listed with their reasons.
+    let notes = report["diagnostics"].as_array().unwrap();
+    assert!(notes
+        .iter()
+        .any(|d| d["pass"] == "fold-qdq"
+            && d["message"].as_str().unwrap().contains("no integer form")));
     assert_eq!(s["npu_regions"], 1, "{s}");
     for n in report["nodes"].as_array().unwrap() {
         for key in [

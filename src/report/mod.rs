@@ -3,11 +3,39 @@
 
 use std::fmt::Write;
 
+use crate::diag::{Diagnostic, Severity};
 use crate::partition::plan::Plan;
 
-/// A stable JSON document: `summary` and `nodes` (see the README for the fields).
-pub fn json(plan: &Plan) -> String {
-    serde_json::to_string_pretty(plan).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+/// A stable JSON document: `summary`, `nodes`, and `diagnostics` — what the passes reported
+/// (refusals with their reasons, warnings) — see the README for the fields.
+pub fn json(plan: &Plan, diagnostics: &[Diagnostic]) -> String {
+    #[derive(serde::Serialize)]
+    struct Report<'a> {
+        #[serde(flatten)]
+        plan: &'a Plan,
+        diagnostics: Vec<DiagnosticJson<'a>>,
+    }
+    #[derive(serde::Serialize)]
+    struct DiagnosticJson<'a> {
+        severity: &'static str,
+        pass: &'static str,
+        node: Option<&'a str>,
+        message: &'a str,
+    }
+    let diagnostics = diagnostics
+        .iter()
+        .map(|d| DiagnosticJson {
+            severity: match d.severity {
+                Severity::Note => "note",
+                Severity::Warning => "warning",
+            },
+            pass: d.pass,
+            node: d.node.as_deref(),
+            message: &d.message,
+        })
+        .collect();
+    serde_json::to_string_pretty(&Report { plan, diagnostics })
+        .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
 }
 
 /// One line of figures.
@@ -26,9 +54,12 @@ pub fn summary_line(plan: &Plan) -> String {
     )
 }
 
-/// Vela-style lines for every CPU node, then the summary.
-pub fn text(plan: &Plan) -> String {
+/// Vela-style lines for every CPU node, the passes' diagnostics, then the summary.
+pub fn text(plan: &Plan, diagnostics: &[Diagnostic]) -> String {
     let mut out = String::new();
+    for d in diagnostics {
+        let _ = writeln!(out, "{d}");
+    }
     for n in plan.nodes.iter().filter(|n| n.placement == "cpu") {
         match n.npu_op {
             None => {
