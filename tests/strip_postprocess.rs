@@ -250,3 +250,70 @@ fn npuopt_classifier() -> Vec<u8> {
     }
     .encode_to_vec()
 }
+
+/// The reference decoder, fed the main model's outputs, reproduces the original model's output.
+/// Float models only: a QDQ post model requantizes every decode step (distances, corners, sums)
+/// to uint8 with its own scale, while the decoder computes in float — more precise, so not equal.
+#[test]
+fn reference_decoder_matches_the_post_model() {
+    use npuopt::compare::random_inputs;
+    use npuopt::eval;
+    use npuopt::passes::strip_postprocess::CutRecord;
+    use npuopt::postprocess::{decode, CutTensor};
+    for path in fixtures()
+        .into_iter()
+        .filter(|p| p.to_string_lossy().contains(".fp32"))
+    {
+        let (original, _) = npuopt::load(&path).unwrap();
+        let (main, _, _) = run_default(npuopt::onnx::load(&path).unwrap());
+        let inputs = random_inputs(&original.graph, 5).unwrap();
+        let want = eval::run_with(
+            &original.graph,
+            &inputs,
+            &eval::Options::for_model(&original),
+        )
+        .unwrap();
+        let cuts = eval::run_with(&main.graph, &inputs, &eval::Options::for_model(&main)).unwrap();
+        let records: Vec<CutRecord> = serde_json::from_value(metadata(&main)).unwrap();
+        let dequantized: Vec<(usize, Vec<f32>)> = records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let t = &cuts.iter().find(|(n, _)| *n == r.tensor).unwrap().1;
+                let values = match &r.quantization {
+                    Some(q) => t
+                        .to_i64s("cut")
+                        .unwrap()
+                        .iter()
+                        .map(|&v| (v - q.zero_point) as f32 * q.scale)
+                        .collect(),
+                    None => t
+                        .to_f64s("cut")
+                        .unwrap()
+                        .iter()
+                        .map(|&v| v as f32)
+                        .collect(),
+                };
+                (i, values)
+            })
+            .collect();
+        let tensors: Vec<CutTensor> = dequantized
+            .iter()
+            .map(|(i, d)| CutTensor {
+                record: &records[*i],
+                data: d,
+            })
+            .collect();
+        let (rows, anchors, got) = decode(&tensors).unwrap();
+        let expected = want[0].1.to_f64s("output").unwrap();
+        assert_eq!(rows * anchors, expected.len(), "{}", path.display());
+        // The same arithmetic in another order (boxes are up to 160 pixels: 1e-3 is ~1e-5 relative).
+        let tol = 1e-3;
+        let worst = got
+            .iter()
+            .zip(&expected)
+            .map(|(g, e)| (*g as f64 - e).abs())
+            .fold(0.0, f64::max);
+        assert!(worst <= tol, "{}: max |Δ| {worst}", path.display());
+    }
+}

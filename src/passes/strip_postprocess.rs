@@ -96,11 +96,11 @@ impl Pass for StripPostprocess {
 }
 
 /// What a CPU decoder needs to know about one cut tensor.
-#[derive(Serialize, Debug, Clone, PartialEq)]
+#[derive(Serialize, serde::Deserialize, Debug, Clone, PartialEq)]
 pub struct CutRecord {
     pub tensor: String,
     /// `box-dfl`, `class-logits`, `class-scores` or `extra` (mask coefficients, keypoints, …).
-    pub kind: &'static str,
+    pub kind: String,
     /// 0 for the finest grid (smallest stride).
     pub scale: Option<usize>,
     pub stride: Option<i64>,
@@ -114,7 +114,7 @@ pub struct CutRecord {
     pub quantization: Option<CutQuantization>,
 }
 
-#[derive(Serialize, Debug, Clone, PartialEq)]
+#[derive(Serialize, serde::Deserialize, Debug, Clone, PartialEq)]
 pub struct CutQuantization {
     pub scale: f32,
     pub zero_point: i64,
@@ -372,7 +372,8 @@ fn describe(
                 "class-scores"
             } else {
                 "class-logits"
-            };
+            }
+            .to_string();
             CutRecord {
                 tensor: g.value(v).name.clone(),
                 kind,
@@ -407,7 +408,7 @@ fn describe(
     };
     for r in &mut records {
         if r.kind != "box-dfl" && r.channels != class_channels {
-            r.kind = "extra";
+            r.kind = "extra".to_string();
         }
         r.nc = class_channels;
     }
@@ -422,7 +423,7 @@ fn describe(
     for &v in cut.iter().skip(heads.len()) {
         records.push(CutRecord {
             tensor: g.value(v).name.clone(),
-            kind: "extra",
+            kind: "extra".to_string(),
             scale: None,
             stride: None,
             grid: None,
@@ -433,6 +434,6 @@ fn describe(
             quantization: cut_quantization(g, v),
         });
     }
-    records.sort_by(|a, b| (a.scale, a.kind, &a.tensor).cmp(&(b.scale, b.kind, &b.tensor)));
+    records.sort_by(|a, b| (a.scale, &a.kind, &a.tensor).cmp(&(b.scale, &b.kind, &b.tensor)));
     records
 }
