@@ -136,6 +136,10 @@ struct PipelineArgs {
     /// Keep the post-processing in the main model (do not run strip-postprocess).
     #[arg(long)]
     keep_postprocess: bool,
+    /// The form quantized units take: integer ops (`qoperator`, what the Ethos-N flow wants), or
+    /// canonical QDQ node units (`qdq`, what TensorRT, QNN, OpenVINO and RKNN importers want).
+    #[arg(long, value_enum, default_value_t = QuantFormat::Qoperator)]
+    quant_format: QuantFormat,
     /// The NPU to partition for: `ethos-n78[@RELEASE]` (releases 22.11 … 25.03; default 25.03).
     /// The default pipeline partitions for ethos-n78@25.03 unless told otherwise.
     #[arg(long, value_name = "TARGET")]
@@ -160,10 +164,15 @@ impl PipelineArgs {
                 })
                 .collect::<Result<_, _>>()?
         };
-        Ok(chosen
+        chosen
             .into_iter()
             .filter(|p| !(self.keep_postprocess && p.name() == "strip-postprocess"))
-            .collect())
+            .map(|p| match (self.quant_format, p.name()) {
+                (QuantFormat::Qdq, "fold-qdq") => passes::find("qdq-canonicalize")
+                    .ok_or_else(|| Error::Usage("qdq-canonicalize is not registered".into())),
+                _ => Ok(p),
+            })
+            .collect()
     }
 
     /// The target to partition for: the one named, else ethos-n78@25.03 when `default` says so.
@@ -193,6 +202,12 @@ impl PipelineArgs {
         }
         Ok(Some(EthosN { profile }))
     }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum QuantFormat {
+    Qoperator,
+    Qdq,
 }
 
 #[derive(Clone, Copy, ValueEnum)]

@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use npuopt::ir::{Graph, NodeId, Op, Port};
+use npuopt::ir::{quant, Graph, NodeId, Op, Port};
 use npuopt::pass::{PassCx, PassManager};
 use npuopt::passes;
 
@@ -129,6 +129,56 @@ fn folded_models_compute_the_same_function() {
             .unwrap();
         let inputs = random_inputs(&original.graph, 7).unwrap();
         let c = compare(&original, &folded, &inputs, &Tolerance::default()).unwrap();
+        assert!(c.within(), "{}: {:?}", path.display(), c.outputs);
+    }
+}
+
+/// `--quant-format qdq`: canonical node units — every DequantizeLinear has one reader, no
+/// identical DQ→Q pair is left — and the model computes exactly what it did.
+#[test]
+fn canonical_qdq_keeps_units_and_the_function_exactly() {
+    use npuopt::compare::{compare, random_inputs, Tolerance};
+    for path in quantized_fixtures() {
+        let (original, _) = npuopt::load(&path).unwrap();
+        let (mut m, _) = npuopt::load(&path).unwrap();
+        let mut cx = PassCx::for_model(&m);
+        PassManager::new(vec![passes::find("qdq-canonicalize").unwrap()])
+            .verify_each(true)
+            .run(&mut m, &mut cx, |_, _| {})
+            .unwrap();
+        let g = &m.graph;
+        for n in g.op_order().unwrap() {
+            if g.node(n).op() == Some(Op::DequantizeLinear) {
+                let v = g.values_of(n).next().unwrap();
+                assert!(
+                    g.uses(v).len() <= 1,
+                    "{}: '{}' shared",
+                    path.display(),
+                    g.node(n).display_name()
+                );
+            }
+            if g.node(n).op() == Some(Op::QuantizeLinear) {
+                let src = g.input(n, 0).unwrap();
+                if g.node(src.node).op() == Some(Op::DequantizeLinear) {
+                    let (a, b) = (
+                        quant::qdq_params(g, src.node).unwrap(),
+                        quant::qdq_params(g, n).unwrap(),
+                    );
+                    assert!(
+                        !a.same_as(&b),
+                        "{}: identical DQ→Q pair left",
+                        path.display()
+                    );
+                }
+            }
+        }
+        let exact = Tolerance {
+            atol: 0.0,
+            rtol: 0.0,
+            lsb: 0,
+        };
+        let inputs = random_inputs(&original.graph, 11).unwrap();
+        let c = compare(&original, &m, &inputs, &exact).unwrap();
         assert!(c.within(), "{}: {:?}", path.display(), c.outputs);
     }
 }

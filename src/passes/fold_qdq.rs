@@ -55,39 +55,96 @@ impl Pass for FoldQdq {
     }
 
     fn run(&self, g: &mut Graph, cx: &mut PassCx) -> Result<Changed, String> {
-        let order = g
-            .op_order()
-            .map_err(|c| format!("cycle through '{}'", c.node))?;
-        let mut names: HashSet<String> = g
-            .nodes()
-            .into_iter()
-            .flat_map(|n| {
-                g.node(n)
-                    .outputs
-                    .iter()
-                    .map(|v| v.name.clone())
-                    .collect::<Vec<_>>()
-            })
-            .collect();
-        let mut changed = false;
-        for id in order {
-            if !g.contains(id) {
-                continue;
-            }
-            let who = g.node(id).display_name();
-            let mut f = Folder {
-                g,
-                cx,
-                names: &mut names,
-            };
-            match f.fold(id) {
-                Ok(()) => changed = true,
-                Err(Outcome::NotAUnit) => {}
-                Err(Outcome::Refused(reason)) => cx.reject(&who, reason),
-            }
-        }
-        Ok(Changed::from(changed))
+        fold_all(g, cx, Form::QOperator)
     }
+}
+
+/// `qdq-canonicalize` (`--quant-format qdq`): the QDQ form that TensorRT, QNN, OpenVINO and
+/// RKNN importers want — canonical node units, not integer ops.
+///
+/// ```text
+/// before:  %a = DequantizeLinear(%q)          # read by two ops
+///          %p = MaxPool(%a) ; %pq = QuantizeLinear(%p)   (same parameters)
+///          %r = Relu(%a) ...
+/// after:   %pq = MaxPool(%q)                   # data movement runs on the integers
+///          %a1 = DequantizeLinear(%q)          # one DequantizeLinear per reader
+///          %r = Relu(%a1) ...
+/// ```
+/// Identical `DequantizeLinear → QuantizeLinear` pairs vanish, Q/DQ around data-movement ops
+/// (and Concat with equal parameters) are propagated away, and a DequantizeLinear read by several
+/// ops is duplicated so that every op has its own. Every rewrite is exact (bit for bit).
+pub struct QdqCanonicalize;
+
+impl Pass for QdqCanonicalize {
+    fn name(&self) -> &'static str {
+        "qdq-canonicalize"
+    }
+
+    fn summary(&self) -> &'static str {
+        "canonical QDQ node units (one DQ per reader, Q/DQ propagated through data movement)"
+    }
+
+    fn exact(&self) -> bool {
+        true
+    }
+
+    fn run(&self, g: &mut Graph, cx: &mut PassCx) -> Result<Changed, String> {
+        fold_all(g, cx, Form::Qdq)
+    }
+}
+
+/// What fold-qdq produces.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Form {
+    /// Integer ops (QLinearConv, com.microsoft QLinear*, integer data movement).
+    QOperator,
+    /// Canonical QDQ node units.
+    Qdq,
+}
+
+fn fold_all(g: &mut Graph, cx: &mut PassCx, form: Form) -> Result<Changed, String> {
+    let order = g
+        .op_order()
+        .map_err(|c| format!("cycle through '{}'", c.node))?;
+    let mut names: HashSet<String> = g
+        .nodes()
+        .into_iter()
+        .flat_map(|n| {
+            g.node(n)
+                .outputs
+                .iter()
+                .map(|v| v.name.clone())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let mut changed = false;
+    for id in order {
+        if !g.contains(id) {
+            continue;
+        }
+        let who = g.node(id).display_name();
+        let mut f = Folder {
+            g,
+            cx,
+            names: &mut names,
+            form,
+        };
+        match f.fold(id) {
+            Ok(()) => changed = true,
+            Err(Outcome::NotAUnit) => {}
+            Err(Outcome::Refused(reason)) => cx.reject(&who, reason),
+        }
+    }
+    if form == Form::Qdq {
+        changed |= (Folder {
+            g,
+            cx,
+            names: &mut names,
+            form,
+        })
+        .one_dequantize_per_reader()?;
+    }
+    Ok(Changed::from(changed))
 }
 
 /// Why a node was not folded.
@@ -120,6 +177,7 @@ struct Folder<'a> {
     g: &'a mut Graph,
     cx: &'a mut PassCx,
     names: &'a mut HashSet<String>,
+    form: Form,
 }
 
 impl Folder<'_> {
@@ -127,6 +185,15 @@ impl Folder<'_> {
         let Some(op) = self.g.node(id).op() else {
             return Err(Outcome::NotAUnit);
         };
+        if self.form == Form::Qdq {
+            // Canonical QDQ keeps every other unit as it is: that is the form importers want.
+            return match op {
+                Op::QuantizeLinear => self.fold_requantize(id),
+                Op::Concat => self.fold_concat(id),
+                op if moves_data(op) => self.fold_passthrough(id, op),
+                _ => Err(Outcome::NotAUnit),
+            };
+        }
         match op {
             Op::QuantizeLinear => self.fold_requantize(id),
             // The unit's own boundary: handled from the op it surrounds.
@@ -372,6 +439,62 @@ impl Folder<'_> {
             .unwrap_or_default()
     }
 
+    /// Gives every reader of a shared DequantizeLinear its own copy.
+    fn one_dequantize_per_reader(&mut self) -> Result<bool, String> {
+        let order = self
+            .g
+            .op_order()
+            .map_err(|c| format!("cycle through '{}'", c.node))?;
+        let mut changed = false;
+        let dequantizers: Vec<NodeId> = order
+            .into_iter()
+            .filter(|&n| self.g.node(n).op() == Some(Op::DequantizeLinear))
+            .collect();
+        for dq in dequantizers {
+            let out = ValueId { node: dq, slot: 0 };
+            let readers: Vec<(NodeId, u32)> = self
+                .g
+                .uses(out)
+                .into_iter()
+                .filter_map(|(n, p)| match p {
+                    Port::Input(slot) => Some((n, slot)),
+                    Port::Capture => None,
+                })
+                .collect();
+            for (k, &(reader, slot)) in readers.iter().enumerate().skip(1) {
+                let Some(op) = self.g.node(dq).as_op().cloned() else {
+                    break;
+                };
+                let inputs = self.g.inputs_of(dq);
+                let value = self.g.value(out).clone();
+                let name = self.fresh_name(&format!("{}_{k}", value.name));
+                let mut proto = op.proto().clone();
+                if let Some(n) = &mut proto.name {
+                    n.push_str(&format!("_{k}"));
+                }
+                let copy = self.g.add_op(
+                    OpNode::new(proto, 0),
+                    &inputs,
+                    vec![Value {
+                        name,
+                        info: None,
+                        ..value
+                    }],
+                );
+                self.g.set_input(
+                    reader,
+                    slot,
+                    Some(ValueId {
+                        node: copy,
+                        slot: 0,
+                    }),
+                );
+                changed = true;
+            }
+        }
+        Ok(changed)
+    }
+
     // ----- units -----------------------------------------------------------------------------
 
     /// `DQ → Q` with equal parameters is the identity on the integers.
@@ -598,6 +721,9 @@ impl Folder<'_> {
         let out = self.q_out(id, 0)?;
         if ins.iter().all(|q| q.params.same_as(&out.params)) {
             return self.fold_passthrough(id, Op::Concat);
+        }
+        if self.form == Form::Qdq {
+            return Err(Outcome::NotAUnit); // a canonical unit already
         }
         if ins.iter().any(|q| !q.params.is_per_tensor()) || !out.params.is_per_tensor() {
             return refuse("per-axis quantization of an activation has no integer form here");

@@ -20,6 +20,7 @@ pub fn registry() -> Vec<Box<dyn Pass>> {
         Box::new(dedup_initializers::DedupInitializers),
         Box::new(fold_qdq::FoldQdq),
         Box::new(identity_elim::IdentityElim),
+        Box::new(fold_qdq::QdqCanonicalize),
         Box::new(strip_postprocess::StripPostprocess),
     ]
 }
