@@ -88,7 +88,8 @@ def check(npuopt: str, path: Path, tmp: Path) -> tuple[bool, str]:
             dev = float(np.abs(s[o.name].astype(np.float64) - b[o.name]).max(initial=0))
             ort_own = float(np.abs(s[o.name].astype(np.float64) - a[o.name]).max(initial=0))
             float_dev, ort_dev = max(float_dev, dev), max(ort_dev, ort_own)
-            if dev > max(scales.get(o.name, 0.0) * (1 + 1e-6), ort_own):
+            # Equal deviations may print alike yet differ in the last float bits: compare with slack.
+            if dev > max(scales.get(o.name, 0.0), ort_own) * (1 + 1e-4):
                 outputs_ok = False
     ops = Counter(n.op_type for n in folded.graph.node)
     before = Counter(n.op_type for n in original.graph.node)
