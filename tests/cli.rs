@@ -360,6 +360,17 @@ fn inspect_reports_placement_and_gates_exit_3() {
         "-q",
     ]);
     assert_eq!(ok.status.code(), Some(0), "{}", stderr(&ok));
+    // Under 23.02 the SPPF max-pool (stride 1) stays on the CPU; the report says which release runs it.
+    let old = npuopt(&["inspect", FIXTURE, "--target", "ethos-n78@23.02", "--json"]);
+    let old: serde_json::Value = serde_json::from_slice(&old.stdout).unwrap();
+    let pool = old["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["op_type"] == "MaxPool")
+        .unwrap();
+    assert_eq!(pool["placement"], "cpu");
+    assert_eq!(pool["remedy"], "supported from release 23.08");
     let bad = npuopt(&[FIXTURE, "-o", o.to_str().unwrap(), "--target", "ethos-n99"]);
     assert_eq!(bad.status.code(), Some(2));
 }

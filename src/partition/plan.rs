@@ -34,6 +34,8 @@ pub struct NodePlacement {
     pub reason: String,
     pub details: String,
     pub macs: u64,
+    /// For a CPU node: what would move it to the NPU, when the target knows.
+    pub remedy: Option<String>,
 }
 
 /// The figures a Makefile gate and a design review want.
@@ -70,6 +72,11 @@ pub fn plan(g: &Graph, target: &dyn Target) -> Result<Plan, String> {
         .iter()
         .map(|&id| {
             let j = target.judge(g, id);
+            let remedy = if j.verdict.runs_on_npu() {
+                None
+            } else {
+                target.remedy(g, id)
+            };
             let op = g.node(id).as_op();
             NodePlacement {
                 node: id,
@@ -87,6 +94,7 @@ pub fn plan(g: &Graph, target: &dyn Target) -> Result<Plan, String> {
                 reason: j.verdict.reason,
                 details: j.verdict.details,
                 macs: macs(g, id),
+                remedy,
             }
         })
         .collect();

@@ -76,6 +76,9 @@ pub fn text(plan: &Plan, diagnostics: &[Diagnostic]) -> String {
                 if !n.details.is_empty() {
                     let _ = writeln!(out, "   {}", n.details);
                 }
+                if let Some(remedy) = &n.remedy {
+                    let _ = writeln!(out, "   would run on the NPU: {remedy}");
+                }
             }
         }
     }

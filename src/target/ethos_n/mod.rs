@@ -50,6 +50,20 @@ impl super::Target for EthosN {
         format!("ethos-n78@{}", self.profile.release().name())
     }
 
+    /// The first newer driver-stack release (same hardware variant) whose rules accept the node.
+    fn remedy(&self, g: &crate::ir::Graph, node: crate::ir::NodeId) -> Option<String> {
+        let op = mapping::map(g, node).ok()?;
+        let current = self.profile.release();
+        Release::ALL
+            .into_iter()
+            .filter(|&r| r > current)
+            .find(|&r| {
+                let newer = Profile::new(r).with_variant(self.profile.variant());
+                check(&op, &newer).runs_on_npu()
+            })
+            .map(|r| format!("supported from release {}", r.name()))
+    }
+
     fn judge(&self, g: &crate::ir::Graph, node: crate::ir::NodeId) -> super::Judgement {
         match mapping::map(g, node) {
             Ok(op) => super::Judgement {
