@@ -33,78 +33,27 @@ impl Lcg {
     }
 }
 
+// The 16-bit float conversions are the `half` crate's (the evaluator uses it too); these names
+// keep the element codec's call sites on raw bits.
+
 /// IEEE half precision → single precision (exact).
 pub fn f16_to_f32(h: u16) -> f32 {
-    let negative = h & 0x8000 != 0;
-    let exp = u32::from((h >> 10) & 0x1f);
-    let man = u32::from(h & 0x3ff);
-    let sign = u32::from(negative) << 31;
-    let bits = match exp {
-        0 => {
-            // Zero or subnormal: man × 2^-24, exact in f32.
-            let v = man as f32 / (1u32 << 24) as f32;
-            return if negative { -v } else { v };
-        }
-        0x1f => sign | 0x7f80_0000 | (man << 13),
-        _ => sign | ((exp + 112) << 23) | (man << 13),
-    };
-    f32::from_bits(bits)
+    half::f16::from_bits(h).to_f32()
 }
 
 /// Single precision → IEEE half precision, rounding to nearest even.
 pub fn f32_to_f16(x: f32) -> u16 {
-    let b = x.to_bits();
-    let sign = ((b >> 16) & 0x8000) as u16;
-    let exp = ((b >> 23) & 0xff) as i32;
-    let man = b & 0x7f_ffff;
-    if exp == 0xff {
-        let nan = if man != 0 {
-            0x200 | (man >> 13) as u16
-        } else {
-            0
-        };
-        return sign | 0x7c00 | nan;
-    }
-    let e = exp - 127 + 15;
-    if e >= 0x1f {
-        return sign | 0x7c00;
-    }
-    if e <= 0 {
-        if e < -10 {
-            return sign;
-        }
-        let m = man | 0x80_0000;
-        let shift = (14 - e) as u32;
-        return sign | round_shift(m, shift) as u16;
-    }
-    // A carry out of the mantissa correctly bumps the exponent (up to infinity).
-    sign | round_shift(((e as u32) << 23) | man, 13) as u16
-}
-
-/// `v >> shift`, rounded to nearest even.
-fn round_shift(v: u32, shift: u32) -> u32 {
-    let kept = v >> shift;
-    let rest = v & ((1 << shift) - 1);
-    let half = 1 << (shift - 1);
-    if rest > half || (rest == half && kept & 1 == 1) {
-        kept + 1
-    } else {
-        kept
-    }
+    half::f16::from_f32(x).to_bits()
 }
 
 /// bfloat16 → single precision (exact).
 pub fn bf16_to_f32(h: u16) -> f32 {
-    f32::from_bits(u32::from(h) << 16)
+    half::bf16::from_bits(h).to_f32()
 }
 
 /// Single precision → bfloat16, rounding to nearest even.
 pub fn f32_to_bf16(x: f32) -> u16 {
-    let b = x.to_bits();
-    if x.is_nan() {
-        return ((b >> 16) | 0x40) as u16;
-    }
-    (b.wrapping_add(0x7fff + ((b >> 16) & 1)) >> 16) as u16
+    half::bf16::from_f32(x).to_bits()
 }
 
 #[cfg(test)]
