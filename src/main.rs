@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::rc::Rc;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -14,6 +15,7 @@ use npuopt::onnx::ExternalPolicy;
 use npuopt::partition::{self, plan::Plan};
 use npuopt::pass::{self, PassCx, PassManager};
 use npuopt::target::ethos_n::{EthosN, Profile, Release, Variant};
+use npuopt::target::Target;
 use npuopt::{onnx, passes, print, report, Error};
 
 #[derive(Parser)]
@@ -176,7 +178,7 @@ impl PipelineArgs {
     }
 
     /// The target to partition for: the one named, else ethos-n78@25.03 when `default` says so.
-    fn target(&self, by_default: bool) -> Result<Option<EthosN>, Error> {
+    fn target(&self, by_default: bool) -> Result<Option<Rc<dyn Target>>, Error> {
         let name = match &self.target {
             Some(t) => t.clone(),
             None if by_default || (self.passes.is_empty() && self.pipeline == "default") => {
@@ -200,7 +202,7 @@ impl PipelineArgs {
                 .map_err(|e| Error::Usage(format!("--variant {v}: {e}")))?;
             profile = profile.with_variant(variant);
         }
-        Ok(Some(EthosN { profile }))
+        Ok(Some(Rc::new(EthosN { profile })))
     }
 }
 
@@ -456,6 +458,9 @@ fn optimize(args: OptimizeArgs) -> Result<(), Error> {
         }
     }
     let mut cx = PassCx::for_model(&model);
+    if let Some(t) = &target {
+        cx = cx.with_target(Rc::clone(t));
+    }
     let records = PassManager::new(chosen).verify_each(args.verify_each).run(
         &mut model,
         &mut cx,
@@ -486,7 +491,7 @@ fn optimize(args: OptimizeArgs) -> Result<(), Error> {
     }
     let plan = match &target {
         Some(t) => {
-            let plan = partition::plan::plan(&model.graph, t).map_err(|reason| Error::Pass {
+            let plan = partition::plan::plan(&model.graph, t.as_ref()).map_err(|reason| Error::Pass {
                 pass: "partition".into(),
                 reason,
             })?;
@@ -579,9 +584,9 @@ fn inspect(path: &Path, args: &PipelineArgs, json: bool) -> Result<(), Error> {
         .target(true)?
         .ok_or_else(|| Error::Usage("inspect needs a target".into()))?;
     let (mut model, _) = npuopt::load(path)?;
-    let mut cx = PassCx::for_model(&model);
+    let mut cx = PassCx::for_model(&model).with_target(Rc::clone(&target));
     PassManager::new(chosen).run(&mut model, &mut cx, |_, _| {})?;
-    let plan = partition::plan::plan(&model.graph, &target).map_err(|reason| Error::Pass {
+    let plan = partition::plan::plan(&model.graph, target.as_ref()).map_err(|reason| Error::Pass {
         pass: "partition".into(),
         reason,
     })?;

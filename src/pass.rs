@@ -6,10 +6,12 @@
 //! made it, with the pass named in the error.
 
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 use crate::diag::{Diagnostic, Severity};
 use crate::error::Error;
 use crate::ir::{verify, Graph, Model};
+use crate::target::Target;
 
 /// Did a pass change the graph?
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,6 +47,9 @@ pub trait Pass {
 pub struct PassCx {
     /// Opset version per domain (`""` = default ONNX domain).
     pub opsets: BTreeMap<String, i64>,
+    /// The NPU the model is being prepared for, when one is named: passes that only pay off on a
+    /// target (legalising rewrites, the target-driven post-processing cut) ask its rules.
+    pub target: Option<Rc<dyn Target>>,
     pass: &'static str,
     diagnostics: Vec<Diagnostic>,
     /// Opsets a pass's new nodes need and the model may not import yet.
@@ -67,6 +72,7 @@ impl PassCx {
     pub fn new(opsets: BTreeMap<String, i64>) -> PassCx {
         PassCx {
             opsets,
+            target: None,
             pass: "",
             diagnostics: Vec::new(),
             required: BTreeMap::new(),
@@ -92,6 +98,12 @@ impl PassCx {
             })
             .collect();
         PassCx::new(opsets)
+    }
+
+    /// The same context, preparing the model for `target`.
+    pub fn with_target(mut self, target: Rc<dyn Target>) -> PassCx {
+        self.target = Some(target);
+        self
     }
 
     /// Declares that the graph now uses `domain` at `version` or later; the manager adds the

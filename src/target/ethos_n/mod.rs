@@ -41,6 +41,7 @@ pub use profiles::{Profile, ProfileError, Release, Variant};
 pub use rules::check;
 
 /// The Arm Ethos-N78 with one rule profile (driver-stack release and hardware variant).
+#[derive(Clone)]
 pub struct EthosN {
     pub profile: Profile,
 }
