@@ -14,7 +14,7 @@ use npuopt::ir::Model;
 use npuopt::onnx::ExternalPolicy;
 use npuopt::partition::{self, plan::Plan};
 use npuopt::pass::{self, PassCx, PassManager};
-use npuopt::target::ethos_n::{EthosN, Profile, Release, Variant};
+use npuopt::target::ethos_n::EthosN;
 use npuopt::target::Target;
 use npuopt::{onnx, passes, print, report, Error};
 
@@ -186,23 +186,8 @@ impl PipelineArgs {
             }
             None => return Ok(None),
         };
-        let (device, release) = name.split_once('@').unwrap_or((name.as_str(), "25.03"));
-        if device != "ethos-n78" {
-            return Err(Error::Usage(format!(
-                "--target {name}: the known target is ethos-n78[@RELEASE]"
-            )));
-        }
-        let release: Release = release
-            .parse()
-            .map_err(|e| Error::Usage(format!("--target {name}: {e}")))?;
-        let mut profile = Profile::new(release);
-        if let Some(v) = &self.variant {
-            let variant: Variant = v
-                .parse()
-                .map_err(|e| Error::Usage(format!("--variant {v}: {e}")))?;
-            profile = profile.with_variant(variant);
-        }
-        Ok(Some(Rc::new(EthosN { profile })))
+        let target = EthosN::from_spec(&name, self.variant.as_deref()).map_err(Error::Usage)?;
+        Ok(Some(Rc::new(target)))
     }
 }
 
@@ -491,10 +476,11 @@ fn optimize(args: OptimizeArgs) -> Result<(), Error> {
     }
     let plan = match &target {
         Some(t) => {
-            let plan = partition::plan::plan(&model.graph, t.as_ref()).map_err(|reason| Error::Pass {
-                pass: "partition".into(),
-                reason,
-            })?;
+            let plan =
+                partition::plan::plan(&model.graph, t.as_ref()).map_err(|reason| Error::Pass {
+                    pass: "partition".into(),
+                    reason,
+                })?;
             partition::emit::annotate(&mut model, &plan);
             Some(plan)
         }
@@ -586,10 +572,11 @@ fn inspect(path: &Path, args: &PipelineArgs, json: bool) -> Result<(), Error> {
     let (mut model, _) = npuopt::load(path)?;
     let mut cx = PassCx::for_model(&model).with_target(Rc::clone(&target));
     PassManager::new(chosen).run(&mut model, &mut cx, |_, _| {})?;
-    let plan = partition::plan::plan(&model.graph, target.as_ref()).map_err(|reason| Error::Pass {
-        pass: "partition".into(),
-        reason,
-    })?;
+    let plan =
+        partition::plan::plan(&model.graph, target.as_ref()).map_err(|reason| Error::Pass {
+            pass: "partition".into(),
+            reason,
+        })?;
     print!(
         "{}",
         if json {

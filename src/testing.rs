@@ -8,13 +8,19 @@
 //! / `# warning[..]` lines. A run that changes nothing says `# no change` and shows the graph.
 //!
 //! What to run is written like a case file's first line, without the `# run:`:
-//! `dce`, `identity-elim,dce` (passes in order) or `pipeline canonicalize`.
+//! `dce`, `identity-elim,dce` (passes in order) or `pipeline canonicalize` (`pipeline none` runs
+//! nothing). A header line `# target: ethos-n78@23.02` prepares the graph for that target and
+//! appends the partition of the result (`# placement after the passes:`, one line per op node).
+
+use std::rc::Rc;
 
 use crate::ir::Model;
 use crate::pass::{Pass, PassCx, PassManager};
 use crate::passes;
 use crate::print::{parse_graph, print_graph, print_graph_numbered, Numbering};
 use crate::proto;
+use crate::target::ethos_n::EthosN;
+use crate::target::Target;
 
 /// The default-domain opset a parsed case's model imports (the text IR does not say).
 pub const CASE_OPSET: i64 = 21;
@@ -30,6 +36,9 @@ pub struct Outcome {
     pub changed_by: Vec<&'static str>,
     /// Diagnostics as printed (`note[identity-elim] node 'x': ...`).
     pub diagnostics: Vec<String>,
+    /// With a target: the partition of the graph after the passes, one line per op node, then
+    /// the summary line.
+    pub placement: Vec<String>,
 }
 
 impl Outcome {
@@ -61,6 +70,14 @@ impl Outcome {
             out.push_str("# ");
             out.push_str(d);
             out.push('\n');
+        }
+        if !self.placement.is_empty() {
+            out.push_str("# placement after the passes:\n");
+            for line in &self.placement {
+                out.push_str("#   ");
+                out.push_str(line);
+                out.push('\n');
+            }
         }
         out
     }
@@ -96,7 +113,15 @@ pub fn run_spec(case: &str) -> Result<&str, String> {
         })
 }
 
-/// Parses `before`, runs `spec` over it with verification after every pass.
+/// The target a case prepares for, from a header line `# target: ethos-n78@23.02`, if any.
+pub fn target_spec(case: &str) -> Option<&str> {
+    case.lines()
+        .take_while(|l| l.starts_with('#'))
+        .find_map(|l| l.strip_prefix("# target:"))
+        .map(str::trim)
+}
+
+/// Parses `before`, runs `spec` over it (for the target its header names, if any) with verification after every pass.
 pub fn run(spec: &str, before: &str) -> Result<Outcome, String> {
     let passes = passes_for(spec)?;
     let graph = parse_graph(before).map_err(|e| format!("text IR {e}"))?;
@@ -112,6 +137,9 @@ pub fn run(spec: &str, before: &str) -> Result<Outcome, String> {
         },
     };
     let mut cx = PassCx::for_model(&model);
+    if let Some(target) = target_spec(before) {
+        cx = cx.with_target(Rc::new(EthosN::from_spec(target, None)?));
+    }
     // As the CLI does at load, so "before" shows the types the passes see.
     let _ = crate::ir::infer::infer_types(&mut model.graph, &cx.opsets);
     let before = print_graph(&model.graph);
@@ -120,6 +148,10 @@ pub fn run(spec: &str, before: &str) -> Result<Outcome, String> {
         .verify_each(true)
         .run(&mut model, &mut cx, |_, _| {})
         .map_err(|e| e.to_string())?;
+    let placement = match &cx.target {
+        Some(target) => placement(&model.graph, target.as_ref())?,
+        None => Vec::new(),
+    };
     Ok(Outcome {
         before,
         after: print_graph_numbered(&model.graph, &numbering),
@@ -129,7 +161,24 @@ pub fn run(spec: &str, before: &str) -> Result<Outcome, String> {
             .map(|r| r.pass)
             .collect(),
         diagnostics: cx.diagnostics().iter().map(ToString::to_string).collect(),
+        placement,
     })
+}
+
+/// Where each op node of `g` runs on `target`, and the summary line.
+fn placement(g: &crate::ir::Graph, target: &dyn Target) -> Result<Vec<String>, String> {
+    let plan = crate::partition::plan::plan(g, target)?;
+    let mut lines: Vec<String> = plan
+        .nodes
+        .iter()
+        .map(|n| match n.region {
+            Some(r) => format!("npu region {r}: {} ({})", n.name, n.op_type),
+            None if n.rule.is_empty() => format!("cpu: {} ({})", n.name, n.op_type),
+            None => format!("cpu: {} ({}) [{}] {}", n.name, n.op_type, n.rule, n.reason),
+        })
+        .collect();
+    lines.push(crate::report::summary_line(&plan));
+    Ok(lines)
 }
 
 /// The report of running `spec` over `before` (see the module documentation), for

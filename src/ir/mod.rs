@@ -1,6 +1,7 @@
 //! The intermediate representation every pass works on. See `graph` for the model.
 
 pub mod attrs;
+pub mod build;
 pub mod consts;
 pub mod extract;
 pub mod graph;

@@ -173,6 +173,29 @@ fn output_params_slots(op: Op) -> Option<(u32, u32)> {
     })
 }
 
+/// Where a QOperator op (or DequantizeLinear) keeps the (scale, zero point, per-axis axis) of its
+/// input `slot`: a reader declares the quantization of what it reads.
+fn input_params_slots(op: Op, slot: u32) -> Option<(u32, u32, Option<i64>)> {
+    Some(match (op, slot) {
+        (Op::QLinearConv, 3) => (4, 5, Some(0)),
+        (Op::QLinearMatMul | Op::QLinearAdd | Op::QLinearMul, 3) => (4, 5, None),
+        (
+            Op::QLinearConv
+            | Op::QLinearMatMul
+            | Op::QLinearAdd
+            | Op::QLinearMul
+            | Op::QLinearLeakyRelu
+            | Op::QLinearSigmoid
+            | Op::QLinearAveragePool
+            | Op::QLinearGlobalAveragePool
+            | Op::QLinearSoftmax,
+            0,
+        ) => (1, 2, None),
+        (Op::QLinearConcat, s) if s >= 2 && (s - 2) % 3 == 0 => (s + 1, s + 2, None),
+        _ => return None,
+    })
+}
+
 /// Ops that only move or select elements: on quantized data they run on the integers unchanged
 /// (the integers mean the same before and after).
 pub fn moves_data(op: Op) -> bool {
@@ -199,8 +222,8 @@ fn keeps_quantization(op: Op) -> bool {
 }
 
 /// The quantization of an integer value: from the op producing it (QuantizeLinear, a QLinear op,
-/// or a data-movement op on integers, traced back to its input), else from a DequantizeLinear
-/// reading it (all such readers must agree).
+/// or a data-movement op on integers, traced back to its input), else from the ops reading it —
+/// DequantizeLinear or QLinear ops, which declare their inputs' quantization (all must agree).
 pub fn quant_of(g: &Graph, v: ValueId) -> Option<QuantParams> {
     let mut v = v;
     // Bounded: each step moves to a producer, and the graph is acyclic.
@@ -218,10 +241,17 @@ pub fn quant_of(g: &Graph, v: ValueId) -> Option<QuantParams> {
     }
     let mut found: Option<QuantParams> = None;
     for (user, port) in g.uses(v) {
-        if port != Port::Input(0) || g.node(user).op() != Some(Op::DequantizeLinear) {
+        let (Port::Input(slot), Some(op)) = (port, g.node(user).op()) else {
             continue;
-        }
-        let p = qdq_params(g, user)?;
+        };
+        let p = if op == Op::DequantizeLinear && slot == 0 {
+            qdq_params(g, user)?
+        } else if let Some((s, z, axis)) = input_params_slots(op, slot) {
+            let default = g.value(v).ty.as_ref().map_or(DType::U8, |t| t.dtype);
+            params_from_inputs(g, g.input(user, s), g.input(user, z), axis, default)?
+        } else {
+            continue;
+        };
         match &found {
             Some(f) if !f.same_as(&p) => return None,
             _ => found = Some(p),

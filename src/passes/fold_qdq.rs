@@ -26,16 +26,13 @@
 //! A DequantizeLinear shared with other readers does not block a fold: it stays for them.
 //! Weights' DequantizeLinear are never folded into float constants. Run after `canonicalize`.
 
-use std::collections::HashSet;
-
-use bytes::Bytes;
-
 use crate::ir::attrs;
+use crate::ir::build::{add_const, Namer};
 use crate::ir::consts::constant;
 use crate::ir::op::MS_DOMAIN;
 use crate::ir::quant::{int_range, moves_data, qdq_params, QuantParams};
 use crate::ir::rewire::bypass;
-use crate::ir::{DType, Graph, Initializer, NodeId, NodeKind, Op, OpNode, Port, Value, ValueId};
+use crate::ir::{DType, Graph, NodeId, NodeKind, Op, OpNode, Port, Value, ValueId};
 use crate::pass::{Changed, Pass, PassCx};
 use crate::proto;
 
@@ -106,17 +103,7 @@ fn fold_all(g: &mut Graph, cx: &mut PassCx, form: Form) -> Result<Changed, Strin
     let order = g
         .op_order()
         .map_err(|c| format!("cycle through '{}'", c.node))?;
-    let mut names: HashSet<String> = g
-        .nodes()
-        .into_iter()
-        .flat_map(|n| {
-            g.node(n)
-                .outputs
-                .iter()
-                .map(|v| v.name.clone())
-                .collect::<Vec<_>>()
-        })
-        .collect();
+    let mut names = Namer::for_graph(g);
     let mut changed = false;
     for id in order {
         if !g.contains(id) {
@@ -176,7 +163,7 @@ struct QOut {
 struct Folder<'a> {
     g: &'a mut Graph,
     cx: &'a mut PassCx,
-    names: &'a mut HashSet<String>,
+    names: &'a mut Namer,
     form: Form,
 }
 
@@ -302,26 +289,9 @@ impl Folder<'_> {
         }
     }
 
-    fn fresh_name(&mut self, base: &str) -> String {
-        let mut name = base.to_string();
-        let mut k = 1;
-        while self.names.contains(&name) {
-            name = format!("{base}_{k}");
-            k += 1;
-        }
-        self.names.insert(name.clone());
-        name
-    }
-
     fn add_const(&mut self, base: &str, dtype: DType, dims: &[i64], bytes: Vec<u8>) -> ValueId {
-        let name = self.fresh_name(base);
-        let data = self.g.pool.intern(Bytes::from(bytes));
-        let init = Initializer::raw(&name, dtype, dims, data);
-        let ty = init.ty();
-        let node = self
-            .g
-            .add_node(NodeKind::Initializer(init), vec![Value::typed(name, ty)]);
-        ValueId { node, slot: 0 }
+        let name = self.names.fresh(base);
+        add_const(self.g, name, dtype, dims, bytes)
     }
 
     /// The (scale, zero point) inputs of a Q/DQ node, adding a zero zero-point when it has none
@@ -467,7 +437,7 @@ impl Folder<'_> {
                 };
                 let inputs = self.g.inputs_of(dq);
                 let value = self.g.value(out).clone();
-                let name = self.fresh_name(&format!("{}_{k}", value.name));
+                let name = self.names.fresh(&format!("{}_{k}", value.name));
                 let mut proto = op.proto().clone();
                 if let Some(n) = &mut proto.name {
                     n.push_str(&format!("_{k}"));

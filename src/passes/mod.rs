@@ -8,6 +8,7 @@ pub mod dce;
 pub mod dedup_initializers;
 pub mod fold_qdq;
 pub mod identity_elim;
+pub mod legalise;
 pub mod strip_postprocess;
 
 use crate::pass::Pass;
@@ -20,6 +21,7 @@ pub fn registry() -> Vec<Box<dyn Pass>> {
         Box::new(dedup_initializers::DedupInitializers),
         Box::new(fold_qdq::FoldQdq),
         Box::new(identity_elim::IdentityElim),
+        Box::new(legalise::Legalise),
         Box::new(fold_qdq::QdqCanonicalize),
         Box::new(strip_postprocess::StripPostprocess),
     ]
@@ -37,8 +39,8 @@ pub fn find(name: &str) -> Option<Box<dyn Pass>> {
 /// duplicates become dead), then dce to sweep what the others left.
 /// `default` is what runs without `--pipeline`/`--passes`: canonicalize, then fold-qdq (which
 /// wants canonical Q/DQ: duplicates merged, identities gone), then strip-postprocess (its cut
-/// should fall on the integer head convolutions fold-qdq made), then dce for what is left.
-/// Later stages (the target's legalisation and partitioning) append to it as they land.
+/// should fall on the integer head convolutions fold-qdq made), then legalise (the target's exact
+/// rewrites, on what is left for the NPU), then dce for what is left. The CLI partitions after it.
 pub const PIPELINES: &[(&str, &[&str])] = &[
     ("none", &[]),
     (
@@ -54,6 +56,7 @@ pub const PIPELINES: &[(&str, &[&str])] = &[
             "dce",
             "fold-qdq",
             "strip-postprocess",
+            "legalise",
             "dce",
         ],
     ),

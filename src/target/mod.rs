@@ -86,4 +86,15 @@ pub trait Target {
     fn remedy(&self, _g: &crate::ir::Graph, _node: crate::ir::NodeId) -> Option<String> {
         None
     }
+    /// The output quantization this target fixes for a node's operation (e.g. the Ethos-N runs a
+    /// Sigmoid only with outputs at scale 1/256), when the node's own differs; `None` when the
+    /// target fixes none or the node already has it. A legalising pass may then compute the node at
+    /// the fixed quantization and requantize to the model's.
+    fn required_output_quant(
+        &self,
+        _g: &crate::ir::Graph,
+        _node: crate::ir::NodeId,
+    ) -> Option<crate::ir::quant::QuantParams> {
+        None
+    }
 }

@@ -12,8 +12,8 @@
 
 use super::npu::{
     Concatenation, Convolution, DataFormat, DataType, DepthToSpace, DepthToSpaceMode, Elementwise,
-    FullyConnected, LeakyRelu, Operation, Padding, Pooling, PoolingKind, QuantInfo, Relu, Reshape,
-    Resize, ResizeAlgorithm, Split, Stride, TensorInfo, Transpose, Unary,
+    FullyConnected, LeakyRelu, Operation, Padding, Pooling, PoolingKind, QuantInfo, Relu,
+    Requantize, Reshape, Resize, ResizeAlgorithm, Split, Stride, TensorInfo, Transpose, Unary,
 };
 use crate::ir::consts::constant;
 use crate::ir::quant::{quant_of, QuantParams};
@@ -198,6 +198,11 @@ pub fn map(g: &Graph, id: NodeId) -> Mapped {
             })
         }
         Op::QLinearConcat | Op::Concat => concat(g, id, op),
+        Op::QuantizeLinear => requantize(g, id),
+        Op::DequantizeLinear => match requantize_reader(g, id) {
+            Some(q) => requantize(g, q),
+            None => Err(no(format!("{} has no Ethos-N operation", describe(op)))),
+        },
         Op::QLinearGlobalAveragePool => Ok(Operation::MeanXy(Unary {
             input: activation(g, input(g, id, 0)?)?,
             output: Some(activation(g, out(id))?),
@@ -323,9 +328,8 @@ fn conv(g: &Graph, id: NodeId, op: &OpNode) -> Mapped {
         QuantInfo::new(w_zp.first().copied().unwrap_or(0) as i32, w_scales[0])
     };
     let weights = TensorInfo::new(w_shape, dtype(w_dtype), w_quant).with_format(format);
-    let bias_scales: Vec<f32> = (0..o as usize)
-        .map(|c| x.quant.scale() * w_scales.get(c).copied().unwrap_or(w_scales[0]))
-        .collect();
+    // One bias scale per weight scale: per-tensor weights have a per-tensor bias.
+    let bias_scales: Vec<f32> = w_scales.iter().map(|s| x.quant.scale() * s).collect();
     let bias_quant = if bias_scales.len() > 1 {
         QuantInfo::per_channel(0, bias_scales, 3)
     } else {
@@ -359,6 +363,48 @@ fn conv(g: &Graph, id: NodeId, op: &OpNode) -> Mapped {
     } else {
         Ok(Operation::Convolution(conv))
     }
+}
+
+/// The QuantizeLinear that alone reads an 8-bit-integer→float DequantizeLinear: the pair is one
+/// requantization, and both nodes are that NPU operation.
+fn requantize_reader(g: &Graph, dq: NodeId) -> Option<NodeId> {
+    let v = out(dq);
+    let integer = |v: ValueId| {
+        g.value(v)
+            .ty
+            .as_ref()
+            .is_some_and(|t| t.dtype.is_quantized_8bit())
+    };
+    let uses = g.uses(v);
+    match uses.as_slice() {
+        [(q, crate::ir::Port::Input(0))]
+            if !g.is_output(v)
+                && g.node(*q).op() == Some(Op::QuantizeLinear)
+                && integer(g.input(dq, 0)?)
+                && integer(out(*q)) =>
+        {
+            Some(*q)
+        }
+        _ => None,
+    }
+}
+
+/// A QuantizeLinear reading an integer tensor's DequantizeLinear: a Requantize.
+fn requantize(g: &Graph, q: NodeId) -> Mapped {
+    let dq = input(g, q, 0)?.node;
+    if g.node(dq).op() != Some(Op::DequantizeLinear) || requantize_reader(g, dq) != Some(q) {
+        return Err(no(
+            "QuantizeLinear of float data has no Ethos-N operation (a float-to-integer boundary)",
+        ));
+    }
+    let x = activation(g, input(g, dq, 0)?)?;
+    let y = activation(g, out(q))?;
+    Ok(Operation::Requantize(Requantize {
+        output_dtype: (y.dtype != x.dtype).then(|| y.dtype.clone()),
+        output_quant: y.quant.clone(),
+        input: x,
+        output: Some(y),
+    }))
 }
 
 fn fully_connected(g: &Graph, id: NodeId) -> Mapped {

@@ -46,6 +46,28 @@ pub struct EthosN {
     pub profile: Profile,
 }
 
+impl EthosN {
+    /// The target a `--target`/`--variant` pair names: `ethos-n78[@RELEASE]` (default release
+    /// 25.03) and a variant as [`Variant`] parses it.
+    pub fn from_spec(target: &str, variant: Option<&str>) -> Result<EthosN, String> {
+        let (device, release) = target.split_once('@').unwrap_or((target, "25.03"));
+        if device != "ethos-n78" {
+            return Err(format!(
+                "--target {target}: the known target is ethos-n78[@RELEASE]"
+            ));
+        }
+        let release: Release = release
+            .parse()
+            .map_err(|e| format!("--target {target}: {e}"))?;
+        let mut profile = Profile::new(release);
+        if let Some(v) = variant {
+            let variant: Variant = v.parse().map_err(|e| format!("--variant {v}: {e}"))?;
+            profile = profile.with_variant(variant);
+        }
+        Ok(EthosN { profile })
+    }
+}
+
 impl super::Target for EthosN {
     fn name(&self) -> String {
         format!("ethos-n78@{}", self.profile.release().name())
@@ -63,6 +85,29 @@ impl super::Target for EthosN {
                 check(&op, &newer).runs_on_npu()
             })
             .map(|r| format!("supported from release {}", r.name()))
+    }
+
+    fn required_output_quant(
+        &self,
+        g: &crate::ir::Graph,
+        node: crate::ir::NodeId,
+    ) -> Option<crate::ir::quant::QuantParams> {
+        let (expected, actual) = match mapping::map(g, node).ok()? {
+            npu::Operation::Sigmoid(op) => (op.expected_sigmoid_output(), op.output?),
+            npu::Operation::Tanh(op) => (op.expected_tanh_output(), op.output?),
+            _ => return None,
+        };
+        let dtype = match expected.dtype {
+            npu::DataType::U8 => crate::ir::DType::U8,
+            npu::DataType::I8 => crate::ir::DType::I8,
+            _ => return None,
+        };
+        (expected.quant != actual.quant).then(|| crate::ir::quant::QuantParams {
+            dtype,
+            scale: vec![expected.quant.scale()],
+            zero_point: vec![i64::from(expected.quant.zero_point)],
+            axis: None,
+        })
     }
 
     fn judge(&self, g: &crate::ir::Graph, node: crate::ir::NodeId) -> super::Judgement {

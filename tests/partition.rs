@@ -1,0 +1,91 @@
+//! The default pipeline and the Ethos-N78 partition on the quantized fixtures: what the issue's
+//! "done" asks of real YOLO exports.
+
+use std::rc::Rc;
+
+use npuopt::partition::plan::{plan, Plan};
+use npuopt::pass::{PassCx, PassManager};
+use npuopt::passes;
+use npuopt::target::ethos_n::EthosN;
+
+fn partitioned(path: &str, target: &str) -> Plan {
+    let (mut model, _) = npuopt::load(std::path::Path::new(path)).unwrap();
+    let target = Rc::new(EthosN::from_spec(target, None).unwrap());
+    let mut cx = PassCx::for_model(&model).with_target(target.clone());
+    PassManager::new(passes::pipeline("default").unwrap())
+        .run(&mut model, &mut cx, |_, _| {})
+        .unwrap();
+    plan(&model.graph, target.as_ref()).unwrap()
+}
+
+/// YOLOv8 in every activation: at 25.03 every convolution runs on the NPU and the whole model
+/// before the post-processing cut is one region (SiLU's Sigmoid legalised by requantization).
+#[test]
+fn yolov8_is_one_npu_region_at_25_03() {
+    for act in ["relu", "lrelu", "silu"] {
+        let path = format!("tests/fixtures/yolov8-femto-{act}.qdq.onnx");
+        let p = partitioned(&path, "ethos-n78@25.03");
+        assert_eq!(p.summary.npu_regions, 1, "{path}");
+        for n in &p.nodes {
+            if n.op_type == "QLinearConv" || n.op_type == "QLinearSigmoid" {
+                assert_eq!(n.placement, "npu", "{path}: {} {}", n.name, n.reason);
+            }
+            if n.placement == "cpu" {
+                assert!(!n.reason.is_empty(), "{path}: {} has no reason", n.name);
+            }
+        }
+    }
+}
+
+/// Before 23.11 the NPU has no tensor × tensor multiply: SiLU's Mul stays on the CPU and says so.
+#[test]
+fn silu_multiply_needs_23_11() {
+    let p = partitioned(
+        "tests/fixtures/yolov8-femto-silu.qdq.onnx",
+        "ethos-n78@23.08",
+    );
+    let muls: Vec<_> = p
+        .nodes
+        .iter()
+        .filter(|n| n.op_type == "QLinearMul")
+        .collect();
+    assert!(!muls.is_empty());
+    for n in muls {
+        assert_eq!(n.placement, "cpu", "{}", n.name);
+        assert_eq!(
+            n.remedy.as_deref(),
+            Some("supported from release 23.11"),
+            "{}",
+            n.name
+        );
+    }
+}
+
+/// YOLO11: the only boundary left at 25.03 is C2PSA's attention (activation × activation MatMul,
+/// Softmax), which no release runs.
+#[test]
+fn yolo11_keeps_only_the_attention_on_the_cpu() {
+    for act in ["relu", "lrelu", "silu"] {
+        let path = format!("tests/fixtures/yolo11-femto-{act}.qdq.onnx");
+        let p = partitioned(&path, "ethos-n78@25.03");
+        assert_eq!(p.summary.npu_regions, 2, "{path}");
+        for n in p.nodes.iter().filter(|n| n.placement == "cpu") {
+            // The input's Q, and the attention: its MatMuls, Softmax (in float between Q/DQ),
+            // the scalar scaling Mul and the Transposes stranded between them.
+            let boundary = matches!(
+                n.op_type.as_str(),
+                "QuantizeLinear"
+                    | "DequantizeLinear"
+                    | "QLinearMatMul"
+                    | "Softmax"
+                    | "QLinearMul"
+                    | "Transpose"
+            );
+            assert!(
+                boundary,
+                "{path}: {} ({}) on the CPU: {}",
+                n.name, n.op_type, n.reason
+            );
+        }
+    }
+}
