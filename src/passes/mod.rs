@@ -21,7 +21,7 @@ pub fn registry() -> Vec<Box<dyn Pass>> {
         Box::new(fold_qdq::FoldQdq),
         Box::new(identity_elim::IdentityElim),
         Box::new(fold_qdq::QdqCanonicalize),
-        Box::new(strip_postprocess::StripPostprocess),
+        Box::new(strip_postprocess::StripPostprocess::default()),
     ]
 }
 
