@@ -980,7 +980,9 @@ fn move_class_sigmoid(
     for ((&leaf, chain), &i) in leaves.iter().zip(&cone.chains).zip(&class) {
         let tag = format!("scale{}", tensors[i].record.scale.unwrap_or(i));
         let mut x = leaf;
-        let tail = [Step::Node(sigmoid)].into_iter().chain(tail_q.map(Step::Node));
+        let tail = [Step::Node(sigmoid)]
+            .into_iter()
+            .chain(tail_q.map(Step::Node));
         for step in chain.iter().copied().chain(tail) {
             x = clone_step(g, &mut names, step, x, &tag)?;
         }
