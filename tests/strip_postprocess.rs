@@ -695,3 +695,53 @@ output %p "y"
         "{notes:?}"
     );
 }
+
+/// strip-postprocess in `layout` over a `passes/strip-postprocess` case.
+fn run_case(case: &str, layout: HeadLayout) -> Result<Model, String> {
+    let path = format!("passes/strip-postprocess/{case}.npuir");
+    let mut model = text_model(&std::fs::read_to_string(path).unwrap());
+    let mut cx = PassCx::for_model(&model);
+    PassManager::new(vec![Box::new(StripPostprocess { layout })])
+        .verify_each(true)
+        .run(&mut model, &mut cx, |_, _| {})
+        .map_err(|e| e.to_string())?;
+    Ok(model)
+}
+
+#[test]
+fn pass_cases_record_the_same_cut_whatever_the_names() {
+    // The snapshots show the graphs; the records (kinds, scales, strides) are checked here.
+    let shape = |case: &str| shape_of_cut(&run_case(case, HeadLayout::PerScale).unwrap());
+    let v8 = shape("yolov8_head");
+    assert_eq!(v8.len(), 6);
+    for (i, r) in v8.iter().enumerate() {
+        let r: serde_json::Value = serde_json::from_str(r).unwrap();
+        let kind = if i % 2 == 0 {
+            "box-dfl"
+        } else {
+            "class-logits"
+        };
+        assert_eq!(r["kind"], kind, "{r}");
+        assert_eq!(r["scale"], i / 2);
+        assert_eq!(r["stride"], 8 << (i / 2));
+        assert_eq!(r["reg_max"], 16);
+        assert_eq!(r["nc"], 2);
+    }
+    assert_eq!(shape("scrambled_names"), v8);
+    assert_eq!(shape("yolo11_head"), v8);
+}
+
+#[test]
+fn rknn_refuses_a_head_that_mixes_box_and_class_before_the_sigmoid() {
+    // Ultralytics' export concatenates box and class tensors per scale and splits them after the
+    // cross-scale concatenation: the Sigmoid reads a Split, which selects elements.
+    let Err(err) = run_case("yolov8_head", HeadLayout::Rknn) else {
+        panic!("the rknn layout was accepted")
+    };
+    assert!(err.contains("head layout rknn"), "{err}");
+    assert!(err.contains("Split"), "{err}");
+    // The other layouts cut it.
+    for layout in [HeadLayout::PerScale, HeadLayout::Raw] {
+        assert!(run_case("yolov8_head", layout).is_ok());
+    }
+}

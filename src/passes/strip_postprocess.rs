@@ -560,7 +560,11 @@ fn describe(g: &Graph, head: &Head, layout: HeadLayout) -> Vec<HeadTensor> {
                 .and_then(|d| d.get(1).copied())
                 .or_else(|| conv_weights(g, h).map(|(d, _)| d[0]));
             let grid = dims.as_ref().filter(|d| d.len() == 4).map(|d| [d[2], d[3]]);
-            let kind = if reaches_dfl(h) {
+            // Box tensors have 4·reg_max channels; reaching the DFL alone is not enough, as
+            // exports that concatenate box and class tensors before splitting them route both
+            // through the same nodes.
+            let box_channels = 4 * head.reg_max as i64;
+            let kind = if reaches_dfl(h) && channels.is_none_or(|c| c == box_channels) {
                 "box-dfl"
             } else if sigmoid {
                 "class-scores"
