@@ -745,3 +745,43 @@ fn rknn_refuses_a_head_that_mixes_box_and_class_before_the_sigmoid() {
         assert!(run_case("yolov8_head", layout).is_ok());
     }
 }
+
+#[test]
+fn the_cli_takes_a_head_layout() {
+    let dir = std::env::temp_dir().join(format!("npuopt-head-layout-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("m.onnx");
+    let npuopt = env!("CARGO_BIN_EXE_npuopt");
+    let fixture = "tests/fixtures/yolov8-femto-relu.qdq.onnx";
+    let run = |layout: &str| {
+        std::process::Command::new(npuopt)
+            .args([
+                fixture,
+                "-o",
+                out.to_str().unwrap(),
+                "-q",
+                "--head-layout",
+                layout,
+            ])
+            .output()
+            .unwrap()
+    };
+    let ok = run("rknn");
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let main = npuopt::onnx::load(&out).unwrap();
+    assert_eq!(main.graph.outputs().len(), 9);
+    assert_eq!(metadata_entry(&main)["layout"], "rknn");
+    let post = npuopt::onnx::load(&dir.join("m.post.onnx")).unwrap();
+    assert_eq!(post.graph.inputs().len(), 6);
+    let bad = run("sideways");
+    assert_eq!(
+        bad.status.code(),
+        Some(2),
+        "an unknown layout is a usage error"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
