@@ -134,8 +134,8 @@ impl Pass for StripPostprocess {
             return Ok(Changed::No);
         };
         match suffix_cut(g, target.as_ref())? {
-            Ok(cut) => split(g, cx, cut),
-            Err(why) => {
+            Suffix::Cut(cut) => split(g, cx, cut),
+            Suffix::NotWorthIt(why) => {
                 cx.note(
                     None,
                     format!("no detection head with a DFL was recognised and {why}; the model is left whole"),
@@ -1211,10 +1211,16 @@ fn add_score_sums(g: &mut Graph, tensors: &mut Vec<HeadTensor>, cx: &PassCx) -> 
     Ok(())
 }
 
+/// What the target-driven cut found.
+enum Suffix {
+    Cut(Cut),
+    /// Why no cut is worth making.
+    NotWorthIt(String),
+}
+
 /// The target-driven cut: the largest suffix of op nodes `target` keeps on the CPU, such that
 /// every reader of a suffix node's value is in the suffix (or the value is a graph output).
-/// `Ok(Err(why))` when there is nothing worth cutting.
-fn suffix_cut(g: &Graph, target: &dyn Target) -> Result<Result<Cut, String>, String> {
+fn suffix_cut(g: &Graph, target: &dyn Target) -> Result<Suffix, String> {
     let order = g
         .op_order()
         .map_err(|c| format!("the graph has a cycle through '{}'", c.node))?;
@@ -1234,13 +1240,13 @@ fn suffix_cut(g: &Graph, target: &dyn Target) -> Result<Result<Cut, String>, Str
         }
     }
     if suffix.is_empty() {
-        return Ok(Err(format!(
+        return Ok(Suffix::NotWorthIt(format!(
             "{} runs the nodes that compute the outputs",
             target.name()
         )));
     }
     if suffix.len() == computing.len() {
-        return Ok(Err(format!(
+        return Ok(Suffix::NotWorthIt(format!(
             "{} runs none of its nodes, so a cut gains nothing",
             target.name()
         )));
@@ -1259,7 +1265,7 @@ fn suffix_cut(g: &Graph, target: &dyn Target) -> Result<Result<Cut, String>, Str
             quantization: cut_quantization(g, v),
         })
         .collect();
-    Ok(Ok(Cut {
+    Ok(Suffix::Cut(Cut {
         post_ops: suffix.into_iter().collect(),
         consts,
         inputs,
