@@ -14,6 +14,7 @@ use npuopt::ir::Model;
 use npuopt::onnx::ExternalPolicy;
 use npuopt::partition::{self, plan::Plan};
 use npuopt::pass::{self, PassCx, PassManager};
+use npuopt::passes::strip_postprocess::{HeadLayout, StripPostprocess};
 use npuopt::target::ethos_n::EthosN;
 use npuopt::target::Target;
 use npuopt::{onnx, passes, print, report, Error};
@@ -138,6 +139,11 @@ struct PipelineArgs {
     /// Keep the post-processing in the main model (do not run strip-postprocess).
     #[arg(long)]
     keep_postprocess: bool,
+    /// The tensors a detection head's cut leaves as outputs: `per-scale` (box and class tensors
+    /// per stride), `rknn` (per stride: box-DFL logits, sigmoid class scores, clamped score sum),
+    /// `raw` (the head convolutions' outputs).
+    #[arg(long, default_value = "per-scale", value_parser = head_layouts())]
+    head_layout: String,
     /// The form quantized units take: integer ops (`qoperator`, what the Ethos-N flow wants), or
     /// canonical QDQ node units (`qdq`, what TensorRT, QNN, OpenVINO and RKNN importers want).
     #[arg(long, value_enum, default_value_t = QuantFormat::Qoperator)]
@@ -172,6 +178,9 @@ impl PipelineArgs {
             .map(|p| match (self.quant_format, p.name()) {
                 (QuantFormat::Qdq, "fold-qdq") => passes::find("qdq-canonicalize")
                     .ok_or_else(|| Error::Usage("qdq-canonicalize is not registered".into())),
+                (_, "strip-postprocess") => Ok(Box::new(StripPostprocess {
+                    layout: self.head_layout.parse().map_err(Error::Usage)?,
+                }) as Box<dyn npuopt::pass::Pass>),
                 _ => Ok(p),
             })
             .collect()
@@ -205,6 +214,10 @@ enum ExternalData {
     Inline,
     /// Store tensors of at least --external-threshold bytes in one file beside the output.
     Externalize,
+}
+
+fn head_layouts() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(HeadLayout::ALL.map(HeadLayout::name))
 }
 
 fn pipeline_names() -> clap::builder::PossibleValuesParser {

@@ -23,7 +23,7 @@ pub fn registry() -> Vec<Box<dyn Pass>> {
         Box::new(identity_elim::IdentityElim),
         Box::new(legalise::Legalise),
         Box::new(fold_qdq::QdqCanonicalize),
-        Box::new(strip_postprocess::StripPostprocess),
+        Box::new(strip_postprocess::StripPostprocess::default()),
     ]
 }
 

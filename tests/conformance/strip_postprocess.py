@@ -1,13 +1,15 @@
 """strip-postprocess against ONNX Runtime: `post(main(x))` equals the unsplit model bit for bit.
 
-For each model: `npuopt M -o split.onnx` (default pipeline, writes split.post.onnx too) and
-`npuopt M -o whole.onnx --keep-postprocess` (the same pipeline without the cut). Both parts and the
-whole pass onnx.checker; ORT (optimisations off, so both run the same kernels) on seeded inputs
-must give identical outputs for post(main(x)) and whole(x).
+For each model and each head layout (per-scale, rknn, raw): `npuopt M -o split.onnx --head-layout L`
+(default pipeline, writes split.post.onnx too) and `npuopt M -o whole.onnx --keep-postprocess` (the
+same pipeline without the cut). Both parts and the whole pass onnx.checker; ORT (optimisations off,
+so both run the same kernels) on seeded inputs must give identical outputs for post(main(x)) and
+whole(x). The main model's outputs are in the metadata's order, each with the role recorded.
 
 usage: strip_postprocess.py --npuopt PATH MODEL...
 """
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -25,18 +27,41 @@ def session(path) -> ort.InferenceSession:
     return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
 
 
+LAYOUTS = ("per-scale", "rknn", "raw")
+
+
+def npuopt_run(npuopt: str, *args: str) -> str | None:
+    """Runs npuopt; the error text when it fails."""
+    r = subprocess.run([npuopt, *args, "-q"], capture_output=True, text=True)
+    return None if r.returncode == 0 else r.stderr.strip()
+
+
 def check(npuopt: str, model: Path, tmp: Path) -> tuple[bool, str]:
-    split, whole = tmp / "split.onnx", tmp / "whole.onnx"
-    post = tmp / "split.post.onnx"
-    for args in ([str(model), "-o", str(split)], [str(model), "-o", str(whole), "--keep-postprocess"]):
-        r = subprocess.run([npuopt, *args, "-q"], capture_output=True, text=True)
-        if r.returncode != 0:
-            return False, f"npuopt failed: {r.stderr.strip()}"
+    whole = tmp / "whole.onnx"
+    if err := npuopt_run(npuopt, str(model), "-o", str(whole), "--keep-postprocess"):
+        return False, f"npuopt failed: {err}"
+    onnx.checker.check_model(onnx.load(whole), full_check=True)
+    lines = []
+    for layout in LAYOUTS:
+        ok, line = check_layout(npuopt, model, tmp, whole, layout)
+        if not ok:
+            return False, f"{layout}: {line}"
+        lines.append(line)
+    return True, f"{model.name}: " + "; ".join(lines)
+
+
+def check_layout(npuopt: str, model: Path, tmp: Path, whole: Path, layout: str) -> tuple[bool, str]:
+    split, post = tmp / f"{layout}.onnx", tmp / f"{layout}.post.onnx"
+    if err := npuopt_run(npuopt, str(model), "-o", str(split), "--head-layout", layout):
+        return False, f"npuopt failed: {err}"
     if not post.exists():
         return False, "no post model was written"
-    for f in (split, post, whole):
+    for f in (split, post):
         onnx.checker.check_model(onnx.load(f), full_check=True)
+    meta = json.loads({p.key: p.value for p in onnx.load(split).metadata_props}["npuopt.postprocess"])
     main_s, post_s, whole_s = session(split), session(post), session(whole)
+    if [r["tensor"] for r in meta["outputs"]] != [o.name for o in main_s.get_outputs()]:
+        return False, "the metadata does not list the main model's outputs in order"
     rng = np.random.default_rng(0)
     cuts = [o.name for o in main_s.get_outputs()]
     for _ in range(3):
@@ -47,8 +72,8 @@ def check(npuopt: str, model: Path, tmp: Path) -> tuple[bool, str]:
         for g, w, o in zip(got, want, whole_s.get_outputs()):
             if g.shape != w.shape or not np.array_equal(g, w, equal_nan=True):
                 return False, f"output {o.name} differs: max |Δ| {np.abs(g - w).max()}"
-    shapes = ", ".join(f"{o.name} {o.shape}" for o in main_s.get_outputs())
-    return True, f"{model.name}: cut at {len(cuts)} tensors ({shapes})"
+    roles = [r["kind"] for r in meta["outputs"]]
+    return True, f"{layout} {len(cuts)} outputs ({', '.join(f'{k} {o.shape}' for k, o in zip(roles, main_s.get_outputs()))})"
 
 
 if __name__ == "__main__":
