@@ -138,6 +138,9 @@ struct PipelineArgs {
     /// Keep the post-processing in the main model (do not run strip-postprocess).
     #[arg(long)]
     keep_postprocess: bool,
+    /// Rewrite C3k2/C2PSA blocks to C2f (changes the function: retrain), before fold-qdq.
+    #[arg(long)]
+    c2f: bool,
     /// The form quantized units take: integer ops (`qoperator`, what the Ethos-N flow wants), or
     /// canonical QDQ node units (`qdq`, what TensorRT, QNN, OpenVINO and RKNN importers want).
     #[arg(long, value_enum, default_value_t = QuantFormat::Qoperator)]
@@ -166,6 +169,10 @@ impl PipelineArgs {
                 })
                 .collect::<Result<_, _>>()?
         };
+        let mut chosen = chosen;
+        if self.c2f && !chosen.iter().any(|p| p.name() == "c2f") {
+            passes::insert_before_quantized_forms(&mut chosen, Box::new(passes::c2f::C2f));
+        }
         chosen
             .into_iter()
             .filter(|p| !(self.keep_postprocess && p.name() == "strip-postprocess"))
@@ -491,10 +498,11 @@ fn optimize(args: OptimizeArgs) -> Result<(), Error> {
     }
     let plan = match &target {
         Some(t) => {
-            let plan = partition::plan::plan(&model.graph, t.as_ref()).map_err(|reason| Error::Pass {
-                pass: "partition".into(),
-                reason,
-            })?;
+            let plan =
+                partition::plan::plan(&model.graph, t.as_ref()).map_err(|reason| Error::Pass {
+                    pass: "partition".into(),
+                    reason,
+                })?;
             partition::emit::annotate(&mut model, &plan);
             Some(plan)
         }
@@ -586,10 +594,11 @@ fn inspect(path: &Path, args: &PipelineArgs, json: bool) -> Result<(), Error> {
     let (mut model, _) = npuopt::load(path)?;
     let mut cx = PassCx::for_model(&model).with_target(Rc::clone(&target));
     PassManager::new(chosen).run(&mut model, &mut cx, |_, _| {})?;
-    let plan = partition::plan::plan(&model.graph, target.as_ref()).map_err(|reason| Error::Pass {
-        pass: "partition".into(),
-        reason,
-    })?;
+    let plan =
+        partition::plan::plan(&model.graph, target.as_ref()).map_err(|reason| Error::Pass {
+            pass: "partition".into(),
+            reason,
+        })?;
     print!(
         "{}",
         if json {
