@@ -76,10 +76,10 @@ fn closed_branch(g: &Graph, x: ValueId, f: ValueId) -> Option<(usize, usize, usi
             NodeKind::Initializer(_) | NodeKind::SparseInitializer(_) => continue,
             NodeKind::Input(_) => return None,
             NodeKind::Op(op) => match op.op() {
-                Op::MatMul | Op::QLinearMatMul => {
-                    if data_inputs(g, id).iter().all(|&v| !is_constant(g, v)) {
-                        matmuls += 1;
-                    }
+                Op::MatMul | Op::QLinearMatMul
+                    if data_inputs(g, id).iter().all(|&v| !is_constant(g, v)) =>
+                {
+                    matmuls += 1
                 }
                 Op::Softmax | Op::QLinearSoftmax => softmaxes += 1,
                 _ => {}
