@@ -498,11 +498,10 @@ fn optimize(args: OptimizeArgs) -> Result<(), Error> {
     }
     let plan = match &target {
         Some(t) => {
-            let plan =
-                partition::plan::plan(&model.graph, t.as_ref()).map_err(|reason| Error::Pass {
-                    pass: "partition".into(),
-                    reason,
-                })?;
+            let plan = partition::plan::plan(&model.graph, t.as_ref()).map_err(|reason| Error::Pass {
+                pass: "partition".into(),
+                reason,
+            })?;
             partition::emit::annotate(&mut model, &plan);
             Some(plan)
         }
@@ -594,11 +593,10 @@ fn inspect(path: &Path, args: &PipelineArgs, json: bool) -> Result<(), Error> {
     let (mut model, _) = npuopt::load(path)?;
     let mut cx = PassCx::for_model(&model).with_target(Rc::clone(&target));
     PassManager::new(chosen).run(&mut model, &mut cx, |_, _| {})?;
-    let plan =
-        partition::plan::plan(&model.graph, target.as_ref()).map_err(|reason| Error::Pass {
-            pass: "partition".into(),
-            reason,
-        })?;
+    let plan = partition::plan::plan(&model.graph, target.as_ref()).map_err(|reason| Error::Pass {
+        pass: "partition".into(),
+        reason,
+    })?;
     print!(
         "{}",
         if json {
