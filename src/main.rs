@@ -144,6 +144,9 @@ struct PipelineArgs {
     /// `raw` (the head convolutions' outputs).
     #[arg(long, default_value = "per-scale", value_parser = head_layouts())]
     head_layout: String,
+    /// Rewrite C3k2/C2PSA blocks to C2f (changes the function: retrain), before fold-qdq.
+    #[arg(long)]
+    c2f: bool,
     /// The form quantized units take: integer ops (`qoperator`, what the Ethos-N flow wants), or
     /// canonical QDQ node units (`qdq`, what TensorRT, QNN, OpenVINO and RKNN importers want).
     #[arg(long, value_enum, default_value_t = QuantFormat::Qoperator)]
@@ -172,6 +175,10 @@ impl PipelineArgs {
                 })
                 .collect::<Result<_, _>>()?
         };
+        let mut chosen = chosen;
+        if self.c2f && !chosen.iter().any(|p| p.name() == "c2f") {
+            passes::insert_before_quantized_forms(&mut chosen, Box::new(passes::c2f::C2f));
+        }
         chosen
             .into_iter()
             .filter(|p| !(self.keep_postprocess && p.name() == "strip-postprocess"))

@@ -3,6 +3,7 @@
 //! The registry below is the one list of passes: the CLI, `npuopt passes`, the snapshot tests and
 //! the property harness all read it, so a pass cannot be half-registered.
 
+pub mod c2f;
 pub mod const_fold;
 pub mod dce;
 pub mod dedup_initializers;
@@ -16,6 +17,7 @@ use crate::pass::Pass;
 /// Every pass, in the order `npuopt passes` lists them.
 pub fn registry() -> Vec<Box<dyn Pass>> {
     vec![
+        Box::new(c2f::C2f),
         Box::new(const_fold::ConstFold),
         Box::new(dce::Dce),
         Box::new(dedup_initializers::DedupInitializers),
@@ -66,4 +68,19 @@ pub const PIPELINES: &[(&str, &[&str])] = &[
 pub fn pipeline(name: &str) -> Option<Vec<Box<dyn Pass>>> {
     let (_, names) = PIPELINES.iter().find(|(n, _)| *n == name)?;
     names.iter().map(|n| find(n)).collect()
+}
+
+/// Puts an opt-in pass that wants the graph as exported (float or QDQ units) into a pipeline:
+/// before fold-qdq, qdq-canonicalize and strip-postprocess when present, else at the end.
+pub fn insert_before_quantized_forms(chosen: &mut Vec<Box<dyn Pass>>, pass: Box<dyn Pass>) {
+    let at = chosen
+        .iter()
+        .position(|p| {
+            matches!(
+                p.name(),
+                "fold-qdq" | "qdq-canonicalize" | "strip-postprocess"
+            )
+        })
+        .unwrap_or(chosen.len());
+    chosen.insert(at, pass);
 }
