@@ -8,7 +8,8 @@
 //! / `# warning[..]` lines. A run that changes nothing says `# no change` and shows the graph.
 //!
 //! What to run is written like a case file's first line, without the `# run:`:
-//! `dce`, `identity-elim,dce` (passes in order) or `pipeline canonicalize`.
+//! `dce`, `identity-elim,dce` (passes in order), `replace-activation=relu6` (a pass with its
+//! option) or `pipeline canonicalize`.
 
 use crate::ir::Model;
 use crate::pass::{Pass, PassCx, PassManager};
@@ -77,10 +78,7 @@ pub fn passes_for(spec: &str) -> Result<Vec<Box<dyn Pass>>, String> {
         });
     }
     spec.split(',')
-        .map(|name| {
-            let name = name.trim();
-            passes::find(name).ok_or_else(|| format!("unknown pass '{name}'"))
-        })
+        .map(|name| passes::find_spec(name.trim()))
         .collect()
 }
 
