@@ -33,7 +33,7 @@
 //! float op, and fold-qdq then produces the integer form; after fold-qdq the same rewrite would
 //! need the requantizing QOperator form above, which the Ethos-N mapping runs on the CPU.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::str::FromStr;
 
@@ -164,6 +164,7 @@ impl Pass for ReplaceActivation {
                     .collect::<Vec<_>>()
             })
             .collect();
+        let mut constants = HashMap::new();
         let mut replaced: Vec<Source> = Vec::new();
         for id in order {
             if !g.contains(id) {
@@ -191,6 +192,7 @@ impl Pass for ReplaceActivation {
                 g,
                 cx,
                 names: &mut names,
+                constants: &mut constants,
                 activation: self.activation,
             };
             match r.replace(&unit, &who) {
@@ -503,6 +505,8 @@ struct Rewriter<'a> {
     g: &'a mut Graph,
     cx: &'a mut PassCx,
     names: &'a mut HashSet<String>,
+    /// The bounds this run added, by type and bytes: every clamp of a run shares them.
+    constants: &'a mut HashMap<(DType, Vec<u8>), ValueId>,
     activation: Activation,
 }
 
@@ -525,7 +529,7 @@ impl Rewriter<'_> {
             (Some(_), Some(_)) => (unit.x, "QDQ".to_string()),
             _ => (unit.x, "float".to_string()),
         };
-        let act = self.float_activation(x, unit, who);
+        let act = self.float_activation(x, unit);
         self.take_over(unit, act)?;
         Ok(how)
     }
@@ -553,7 +557,7 @@ impl Rewriter<'_> {
             let name = self.g.node(qx).display_name();
             self.g.set_input(qx, 1, Some(so));
             self.g.set_input(qx, 2, Some(zo));
-            let dq = self.add(dq_proto, &[Some(xq), Some(so), Some(zo)], unit.x, "");
+            let dq = self.add(dq_proto, &[Some(xq), Some(so), Some(zo)], unit.x);
             return Ok((
                 dq,
                 format!("QDQ; '{name}' now quantizes to the output's {po}"),
@@ -575,7 +579,7 @@ impl Rewriter<'_> {
             name: Some(format!("{who}_requantize_dq")),
             ..dq_proto
         };
-        let dq = self.add(dq_proto, &[Some(q), Some(so), Some(zo)], unit.x, "");
+        let dq = self.add(dq_proto, &[Some(q), Some(so), Some(zo)], unit.x);
         Ok((dq, format!("QDQ; input requantized to the output's {po}")))
     }
 
@@ -656,8 +660,8 @@ impl Rewriter<'_> {
             Activation::Relu6 => (quantize(0.0), quantize(6.0)),
             _ => (quantize(0.0), tmax),
         };
-        let lo_v = self.add_const(&format!("{who}_min"), dtype, vec![lo as u8]);
-        let hi_v = self.add_const(&format!("{who}_max"), dtype, vec![hi as u8]);
+        let lo_v = self.add_const("activation_min", dtype, vec![lo as u8]);
+        let hi_v = self.add_const("activation_max", dtype, vec![hi as u8]);
         let clip = proto::NodeProto {
             op_type: Some("Clip".into()),
             ..named("")
@@ -670,8 +674,8 @@ impl Rewriter<'_> {
         ))
     }
 
-    /// The float activation on `x`, named after the unit's last node.
-    fn float_activation(&mut self, x: ValueId, unit: &Unit, who: &str) -> ValueId {
+    /// The float activation on `x`, with the name of the unit's last node.
+    fn float_activation(&mut self, x: ValueId, unit: &Unit) -> ValueId {
         let (op_type, attribute, bounds) = match self.activation {
             Activation::Relu => ("Relu", vec![], None),
             Activation::LeakyRelu { alpha } => {
@@ -688,7 +692,7 @@ impl Rewriter<'_> {
         if let Some((lo, hi)) = bounds {
             for (bound, v) in [("min", lo), ("max", hi)] {
                 let c = self.add_const(
-                    &format!("{who}_{bound}"),
+                    &format!("activation_{bound}"),
                     DType::F32,
                     v.to_le_bytes().to_vec(),
                 );
@@ -696,12 +700,12 @@ impl Rewriter<'_> {
             }
         }
         let p = proto::NodeProto {
-            name: Some(who.to_string()),
+            name: self.op_proto(unit.y.node).name,
             op_type: Some(op_type.into()),
             attribute,
             ..Default::default()
         };
-        self.add(p, &inputs, unit.y, "")
+        self.add(p, &inputs, unit.y)
     }
 
     /// Makes the readers of the unit's output read `act` (which takes the output's name), then
@@ -739,17 +743,10 @@ impl Rewriter<'_> {
             .unwrap_or_default()
     }
 
-    /// Adds an op whose output has the type of `like` and a fresh name from `suffix`.
-    fn add(
-        &mut self,
-        p: proto::NodeProto,
-        inputs: &[Option<ValueId>],
-        like: ValueId,
-        suffix: &str,
-    ) -> ValueId {
-        let base = format!("{}{suffix}", self.g.value(like).name);
+    /// Adds an op whose output has the type of `like` and a fresh name from it.
+    fn add(&mut self, p: proto::NodeProto, inputs: &[Option<ValueId>], like: ValueId) -> ValueId {
         let value = Value {
-            name: base,
+            name: self.g.value(like).name.clone(),
             ty: self.g.value(like).ty.clone(),
             info: None,
         };
@@ -776,15 +773,21 @@ impl Rewriter<'_> {
         ValueId { node, slot: 0 }
     }
 
+    /// A scalar constant, shared with an equal one this run added before.
     fn add_const(&mut self, base: &str, dtype: DType, bytes: Vec<u8>) -> ValueId {
+        if let Some(&v) = self.constants.get(&(dtype, bytes.clone())) {
+            return v;
+        }
         let name = self.fresh_name(base);
-        let data = self.g.pool.intern(Bytes::from(bytes));
+        let data = self.g.pool.intern(Bytes::from(bytes.clone()));
         let init = Initializer::raw(&name, dtype, &[], data);
         let ty = init.ty();
         let node = self
             .g
             .add_node(NodeKind::Initializer(init), vec![Value::typed(name, ty)]);
-        ValueId { node, slot: 0 }
+        let v = ValueId { node, slot: 0 };
+        self.constants.insert((dtype, bytes), v);
+        v
     }
 
     fn fresh_name(&mut self, base: &str) -> String {
