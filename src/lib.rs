@@ -4,6 +4,7 @@
 //! passes from [`passes`] over it, and [`onnx`] encodes it again. See DESIGN.md beside the repo.
 
 pub mod compare;
+pub mod deviation;
 pub mod diag;
 pub mod error;
 pub mod eval;

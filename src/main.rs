@@ -9,6 +9,7 @@ use std::rc::Rc;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use npuopt::compare::{self, Tolerance};
+use npuopt::deviation::{self, Deviation};
 use npuopt::eval::{self, Tensor};
 use npuopt::ir::Model;
 use npuopt::onnx::ExternalPolicy;
@@ -158,6 +159,14 @@ struct PipelineArgs {
     /// Hardware variant: `N78_4TOPS_4PLE_RATIO` or `tops=4,ple=4[,sram=SIZE]` (default 4 TOPS, PLE ratio 4).
     #[arg(long, value_name = "VARIANT")]
     variant: Option<String>,
+    /// Replace LeakyReLU, SiLU, HardSwish, GELU and Mish by `relu`, `relu6` or
+    /// `leaky-relu:ALPHA` (runs replace-activation before fold-qdq). Changes the model's function:
+    /// fine-tune or retrain it.
+    #[arg(long, value_name = "ACTIVATION")]
+    activation: Option<passes::replace_activation::Activation>,
+    /// Do not measure how far function-changing passes move the outputs.
+    #[arg(long)]
+    no_measure: bool,
 }
 
 impl PipelineArgs {
@@ -179,6 +188,10 @@ impl PipelineArgs {
         if self.c2f && !chosen.iter().any(|p| p.name() == "c2f") {
             passes::insert_before_quantized_forms(&mut chosen, Box::new(passes::c2f::C2f));
         }
+        let chosen = match self.activation {
+            Some(a) => passes::replace_activation::insert_into(chosen, a),
+            None => chosen,
+        };
         chosen
             .into_iter()
             .filter(|p| !(self.keep_postprocess && p.name() == "strip-postprocess"))
@@ -191,6 +204,11 @@ impl PipelineArgs {
                 _ => Ok(p),
             })
             .collect()
+    }
+
+    /// The seed non-exact passes are measured on (`verify`'s default), `None` with `--no-measure`.
+    fn measure_seed(&self) -> Option<u64> {
+        (!self.no_measure).then_some(0)
     }
 
     /// The target to partition for: the one named, else ethos-n78@25.03 when `default` says so.
@@ -466,15 +484,14 @@ fn optimize(args: OptimizeArgs) -> Result<(), Error> {
     if let Some(t) = &target {
         cx = cx.with_target(Rc::clone(t));
     }
-    let records = PassManager::new(chosen).verify_each(args.verify_each).run(
-        &mut model,
-        &mut cx,
-        |pass, g| {
+    let records = PassManager::new(chosen)
+        .measure(args.pipeline.measure_seed())
+        .verify_each(args.verify_each)
+        .run(&mut model, &mut cx, |pass, g| {
             if args.dump_after.iter().any(|d| d == pass) {
                 println!("# after {pass}\n{}", print::print_graph(g));
             }
-        },
-    )?;
+        })?;
     for side in cx.take_side_models() {
         let path = match (&args.post_out, side.suffix) {
             (Some(p), "post") => p.clone(),
@@ -511,7 +528,7 @@ fn optimize(args: OptimizeArgs) -> Result<(), Error> {
         let plan = plan
             .as_ref()
             .ok_or_else(|| Error::Usage("--report needs a partition: name a --target".into()))?;
-        write_report(plan, cx.diagnostics(), path)?;
+        write_report(plan, cx.diagnostics(), &deviations(&records), path)?;
     }
 
     if !args.quiet {
@@ -527,6 +544,9 @@ fn optimize(args: OptimizeArgs) -> Result<(), Error> {
                 if r.changed { "" } else { "  (no change)" }
             );
         }
+        for d in deviations(&records) {
+            print_deviation(d);
+        }
         eprintln!("wrote {}", output.display());
         if let Some(plan) = &plan {
             eprintln!("{}", report::summary_line(plan));
@@ -538,6 +558,29 @@ fn optimize(args: OptimizeArgs) -> Result<(), Error> {
             "the NPU gates need a partition: name a --target".into(),
         )),
         None => Ok(()),
+    }
+}
+
+/// The measured deviations of the run's non-exact passes.
+fn deviations(records: &[pass::PassRecord]) -> Vec<&Deviation> {
+    records
+        .iter()
+        .filter_map(|r| r.deviation.as_ref())
+        .collect()
+}
+
+/// A non-exact pass's deviation, per output, with the warning that the model must be retrained.
+fn print_deviation(d: &Deviation) {
+    eprintln!(
+        "warning[{}]: the model's function changed; fine-tune or retrain it. Output deviation on \
+         random inputs (seed {}; `npuopt verify IN OUT --seed {}` computes the same):",
+        d.pass, d.seed, d.seed
+    );
+    if let Some(reason) = &d.failure {
+        eprintln!("  not measured: {reason}");
+    }
+    for o in &d.outputs {
+        eprintln!("  {:<40} {}", o.name, deviation::describe(o));
     }
 }
 
@@ -568,10 +611,11 @@ fn gates(plan: &Plan, min_macs: Option<f64>, max_regions: Option<usize>) -> Resu
 fn write_report(
     plan: &Plan,
     diagnostics: &[npuopt::diag::Diagnostic],
+    deviations: &[&Deviation],
     path: &Path,
 ) -> Result<(), Error> {
     let text = match path.extension().and_then(|e| e.to_str()) {
-        Some("json") => report::json(plan, diagnostics),
+        Some("json") => report::json(plan, diagnostics, deviations),
         Some("md") => report::markdown(plan),
         Some("txt") => report::text(plan, diagnostics),
         _ => {
@@ -591,7 +635,11 @@ fn inspect(path: &Path, args: &PipelineArgs, json: bool) -> Result<(), Error> {
         .ok_or_else(|| Error::Usage("inspect needs a target".into()))?;
     let (mut model, _) = npuopt::load(path)?;
     let mut cx = PassCx::for_model(&model).with_target(Rc::clone(&target));
-    PassManager::new(chosen).run(&mut model, &mut cx, |_, _| {})?;
+    let records = PassManager::new(chosen).measure(args.measure_seed()).run(
+        &mut model,
+        &mut cx,
+        |_, _| {},
+    )?;
     let plan =
         partition::plan::plan(&model.graph, target.as_ref()).map_err(|reason| Error::Pass {
             pass: "partition".into(),
@@ -600,7 +648,7 @@ fn inspect(path: &Path, args: &PipelineArgs, json: bool) -> Result<(), Error> {
     print!(
         "{}",
         if json {
-            report::json(&plan, cx.diagnostics())
+            report::json(&plan, cx.diagnostics(), &deviations(&records))
         } else {
             report::text(&plan, cx.diagnostics())
         }

@@ -3,11 +3,13 @@
 //!
 //! The manager, not the passes, checks the IR invariants (`ir::verify`) after every pass when
 //! asked to (always in tests and debug builds), so a broken rewrite is caught at the pass that
-//! made it, with the pass named in the error.
+//! made it, with the pass named in the error. It also measures, for every pass that is not exact,
+//! how far the pass moved the model's outputs (`crate::deviation`), unless told not to.
 
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
+use crate::deviation::{Deviation, Probe};
 use crate::diag::{Diagnostic, Severity};
 use crate::error::Error;
 use crate::ir::{verify, Graph, Model};
@@ -165,21 +167,33 @@ pub struct PassRecord {
     pub changed: bool,
     pub nodes_before: usize,
     pub nodes_after: usize,
+    /// For a pass that is not exact and changed the graph: how far its outputs moved.
+    pub deviation: Option<Deviation>,
 }
 
 /// Runs passes in order over a model.
 pub struct PassManager {
     passes: Vec<Box<dyn Pass>>,
     verify: bool,
+    /// Seed of the inputs the deviation of non-exact passes is measured on; `None` skips it.
+    measure: Option<u64>,
 }
 
 impl PassManager {
-    /// A manager for `passes`; it verifies the IR after each pass in debug builds.
+    /// A manager for `passes`; it verifies the IR after each pass in debug builds, and measures
+    /// the deviation of non-exact passes on the inputs of seed 0 (`npuopt verify`'s default).
     pub fn new(passes: Vec<Box<dyn Pass>>) -> PassManager {
         PassManager {
             passes,
             verify: cfg!(debug_assertions),
+            measure: Some(0),
         }
+    }
+
+    /// Measure non-exact passes on the inputs of this seed, or not at all (`None`).
+    pub fn measure(mut self, seed: Option<u64>) -> PassManager {
+        self.measure = seed;
+        self
     }
 
     /// Verify after every pass in release builds too.
@@ -203,6 +217,10 @@ impl PassManager {
                 reason,
             };
             let nodes_before = op_count(&model.graph);
+            let probe = match self.measure {
+                Some(seed) if !pass.exact() => Some(Probe::before(model, seed)),
+                _ => None,
+            };
             let changed = pass.run(&mut model.graph, cx).map_err(fail)?;
             import_required_opsets(model, cx);
             if changed == Changed::Yes {
@@ -220,11 +238,15 @@ impl PassManager {
                 }
             }
             after(pass.name(), &model.graph);
+            let deviation = probe
+                .filter(|_| changed == Changed::Yes)
+                .map(|p| p.after(pass.name(), model));
             records.push(PassRecord {
                 pass: pass.name(),
                 changed: changed == Changed::Yes,
                 nodes_before,
                 nodes_after: op_count(&model.graph),
+                deviation,
             });
         }
         Ok(records)

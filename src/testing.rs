@@ -8,9 +8,10 @@
 //! / `# warning[..]` lines. A run that changes nothing says `# no change` and shows the graph.
 //!
 //! What to run is written like a case file's first line, without the `# run:`:
-//! `dce`, `identity-elim,dce` (passes in order) or `pipeline canonicalize` (`pipeline none` runs
-//! nothing). A header line `# target: ethos-n78@23.02` prepares the graph for that target and
-//! appends the partition of the result (`# placement after the passes:`, one line per op node).
+//! `dce`, `identity-elim,dce` (passes in order), `replace-activation=relu6` (a pass with its
+//! option) or `pipeline canonicalize` (`pipeline none` runs nothing). A header line
+//! `# target: ethos-n78@23.02` prepares the graph for that target and appends the partition of the
+//! result (`# placement after the passes:`, one line per op node).
 
 use std::rc::Rc;
 
@@ -94,10 +95,7 @@ pub fn passes_for(spec: &str) -> Result<Vec<Box<dyn Pass>>, String> {
         });
     }
     spec.split(',')
-        .map(|name| {
-            let name = name.trim();
-            passes::find(name).ok_or_else(|| format!("unknown pass '{name}'"))
-        })
+        .map(|name| passes::find_spec(name.trim()))
         .collect()
 }
 

@@ -10,6 +10,7 @@ pub mod dedup_initializers;
 pub mod fold_qdq;
 pub mod identity_elim;
 pub mod legalise;
+pub mod replace_activation;
 pub mod strip_postprocess;
 
 use crate::pass::Pass;
@@ -25,6 +26,7 @@ pub fn registry() -> Vec<Box<dyn Pass>> {
         Box::new(identity_elim::IdentityElim),
         Box::new(legalise::Legalise),
         Box::new(fold_qdq::QdqCanonicalize),
+        Box::new(replace_activation::ReplaceActivation::default()),
         Box::new(strip_postprocess::StripPostprocess::default()),
     ]
 }
@@ -32,6 +34,20 @@ pub fn registry() -> Vec<Box<dyn Pass>> {
 /// The pass named `name`.
 pub fn find(name: &str) -> Option<Box<dyn Pass>> {
     registry().into_iter().find(|p| p.name() == name)
+}
+
+/// The pass a `NAME` or `NAME=OPTION` spec names (`replace-activation=relu6`, as case files
+/// write it): the option configures the passes that take one.
+pub fn find_spec(spec: &str) -> Result<Box<dyn Pass>, String> {
+    match spec.split_once('=') {
+        None => find(spec).ok_or_else(|| format!("unknown pass '{spec}'")),
+        Some(("replace-activation", option)) => {
+            Ok(Box::new(replace_activation::ReplaceActivation {
+                activation: option.parse()?,
+            }))
+        }
+        Some((name, _)) => Err(format!("pass '{name}' takes no option")),
+    }
 }
 
 /// The pipelines, each an ordered list of pass names.

@@ -3,18 +3,55 @@
 
 use std::fmt::Write;
 
+use crate::deviation::Deviation;
 use crate::diag::{Diagnostic, Severity};
 use crate::partition::plan::Plan;
 
-/// A stable JSON document: `summary`, `nodes`, and `diagnostics` — what the passes reported
-/// (refusals with their reasons, warnings) — see the README for the fields.
-pub fn json(plan: &Plan, diagnostics: &[Diagnostic]) -> String {
+/// A stable JSON document: `summary`, `nodes`, `diagnostics` — what the passes reported
+/// (refusals with their reasons, warnings) — and `deviations` — how far each function-changing
+/// pass moved the outputs — see the README for the fields.
+pub fn json(plan: &Plan, diagnostics: &[Diagnostic], deviations: &[&Deviation]) -> String {
     #[derive(serde::Serialize)]
     struct Report<'a> {
         #[serde(flatten)]
         plan: &'a Plan,
         diagnostics: Vec<DiagnosticJson<'a>>,
+        deviations: Vec<DeviationJson<'a>>,
     }
+    #[derive(serde::Serialize)]
+    struct DeviationJson<'a> {
+        pass: &'static str,
+        seed: u64,
+        failure: Option<&'a str>,
+        outputs: Vec<OutputJson<'a>>,
+    }
+    /// `max_abs`/`max_rel`/`lsb` are null when the output vanished or changed shape; `lsb` is
+    /// null for float outputs.
+    #[derive(serde::Serialize)]
+    struct OutputJson<'a> {
+        name: &'a str,
+        max_abs: Option<f64>,
+        max_rel: Option<f64>,
+        lsb: Option<i64>,
+    }
+    let deviations = deviations
+        .iter()
+        .map(|d| DeviationJson {
+            pass: d.pass,
+            seed: d.seed,
+            failure: d.failure.as_deref(),
+            outputs: d
+                .outputs
+                .iter()
+                .map(|o| OutputJson {
+                    name: &o.name,
+                    max_abs: o.difference.as_ref().map(|x| x.max_abs),
+                    max_rel: o.difference.as_ref().map(|x| x.max_rel),
+                    lsb: o.difference.as_ref().and_then(|x| x.lsb),
+                })
+                .collect(),
+        })
+        .collect();
     #[derive(serde::Serialize)]
     struct DiagnosticJson<'a> {
         severity: &'static str,
@@ -34,8 +71,12 @@ pub fn json(plan: &Plan, diagnostics: &[Diagnostic]) -> String {
             message: &d.message,
         })
         .collect();
-    serde_json::to_string_pretty(&Report { plan, diagnostics })
-        .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    serde_json::to_string_pretty(&Report {
+        plan,
+        diagnostics,
+        deviations,
+    })
+    .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
 }
 
 /// One line of figures.
