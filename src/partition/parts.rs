@@ -82,7 +82,7 @@ pub fn parts(g: &Graph, plan: &Plan) -> Result<Vec<Part>, String> {
         .collect();
 
     let groups = contracted_runs(&order, &region_nodes, &region_of, &edges)?;
-    let groups = merge_cpu_groups(groups, &order, &unit_of, &edges);
+    let groups = merge_cpu_groups(groups, &order, unit_of, &edges);
     Ok(finish(g, &order, groups))
 }
 
@@ -436,6 +436,6 @@ mod tests {
         .unwrap();
         let plan = plan_of(&g, &[("a", 0), ("e", 0), ("b", 1), ("f", 1)]);
         let err = parts(&g, &plan).unwrap_err();
-        assert!(err.contains("[0, 1]"), "{err}");
+        assert!(err.contains("{0, 1}"), "{err}");
     }
 }
