@@ -111,6 +111,12 @@ struct OptimizeArgs {
     /// Where the post-processing model goes (default: OUTPUT with `.post.onnx`).
     #[arg(long, value_name = "PATH")]
     post_out: Option<PathBuf>,
+    /// How the partition is written: `annotated` (placement in node and model metadata),
+    /// `functions` (each NPU region a model-local function called from the main graph), `split`
+    /// (OUTPUT stays the annotated model; beside it one model per part, `<stem>.npu<k>.onnx` and
+    /// `<stem>.cpu<j>.onnx`, and `<stem>.manifest.json`).
+    #[arg(long, value_enum, default_value_t = Emit::Annotated)]
+    emit: Emit,
     /// Write the placement report here; the format follows the extension (.json, .md, .txt).
     #[arg(long, value_name = "PATH")]
     report: Option<PathBuf>,
@@ -229,6 +235,13 @@ impl PipelineArgs {
 enum QuantFormat {
     Qoperator,
     Qdq,
+}
+
+#[derive(Clone, Copy, PartialEq, ValueEnum)]
+enum Emit {
+    Annotated,
+    Functions,
+    Split,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -448,6 +461,11 @@ fn optimize(args: OptimizeArgs) -> Result<(), Error> {
     };
     let chosen = args.pipeline.passes()?;
     let target = args.pipeline.target(false)?;
+    if target.is_none() && args.emit != Emit::Annotated {
+        return Err(Error::Usage(
+            "--emit functions and split need a partition: name a --target".into(),
+        ));
+    }
     let known: Vec<&str> = chosen.iter().map(|p| p.name()).collect();
     if let Some(d) = args
         .dump_after
@@ -519,6 +537,7 @@ fn optimize(args: OptimizeArgs) -> Result<(), Error> {
                     reason,
                 })?;
             partition::emit::annotate(&mut model, &plan);
+            emit_partition(&mut model, &plan, args.emit, &output, &policy, args.quiet)?;
             Some(plan)
         }
         None => None,
@@ -581,6 +600,63 @@ fn print_deviation(d: &Deviation) {
     }
     for o in &d.outputs {
         eprintln!("  {:<40} {}", o.name, deviation::describe(o));
+    }
+}
+
+/// `--emit functions` wraps the regions in place; `--emit split` writes the parts and the manifest
+/// beside `output` (which still receives the whole annotated model).
+fn emit_partition(
+    model: &mut Model,
+    plan: &Plan,
+    mode: Emit,
+    output: &Path,
+    policy: &ExternalPolicy,
+    quiet: bool,
+) -> Result<(), Error> {
+    let failed = |reason| Error::Pass {
+        pass: "emit".into(),
+        reason,
+    };
+    match mode {
+        Emit::Annotated => {}
+        Emit::Functions => {
+            partition::functions::wrap_regions(model, plan).map_err(failed)?;
+        }
+        Emit::Split => {
+            let stem = output
+                .file_stem()
+                .map_or_else(|| "model".into(), |s| s.to_string_lossy().into_owned());
+            let split = partition::split::split(model, plan, &stem).map_err(failed)?;
+            let mut written: Vec<PathBuf> = split
+                .parts
+                .iter()
+                .map(|p| output.with_file_name(&p.file))
+                .collect();
+            for (part, path) in split.parts.iter().zip(&written) {
+                onnx::save(&part.model, path, part_policy(policy, &part.file))?;
+            }
+            let manifest = output.with_file_name(format!("{stem}.manifest.json"));
+            onnx::write_atomically(&manifest, split.manifest.to_json().as_bytes())?;
+            written.push(manifest);
+            if !quiet {
+                for path in written {
+                    eprintln!("wrote {}", path.display());
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Each part of a split gets data files of its own: under the main model's file names, the parts
+/// would overwrite each other's.
+fn part_policy(policy: &ExternalPolicy, file: &str) -> ExternalPolicy {
+    match policy {
+        ExternalPolicy::Externalize { threshold, .. } => ExternalPolicy::Externalize {
+            threshold: *threshold,
+            file: format!("{file}.data"),
+        },
+        ExternalPolicy::Keep | ExternalPolicy::Inline => ExternalPolicy::Inline,
     }
 }
 

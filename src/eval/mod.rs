@@ -17,6 +17,7 @@
 //! ```
 
 mod error;
+pub mod inline;
 mod interp;
 pub mod npy;
 mod ops;

@@ -1,6 +1,8 @@
-//! Emission of a partition. `annotated` (the default): the model as it is, each op node carrying
-//! its placement in its metadata (`npuopt.placement` = `npu:<region>` or `cpu`), the model carrying
-//! the summary (`npuopt.partition`, JSON). Runtimes ignore metadata, so the model runs unchanged.
+//! Emission of a partition. `annotated` (the default, here): the model as it is, each op node
+//! carrying its placement in its metadata (`npuopt.placement` = `npu:<region>` or `cpu`), the
+//! model carrying the summary (`npuopt.partition`, JSON). Runtimes ignore metadata, so the model
+//! runs unchanged. The other modes start from the annotated model: `functions` wraps each region
+//! as a model-local function, `split` writes one model per part plus a manifest.
 
 use super::plan::Plan;
 use crate::ir::Model;

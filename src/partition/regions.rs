@@ -6,7 +6,10 @@
 //! or not — whenever their union stays convex.
 //!
 //! With `desc(C)` the nodes reachable from C and `anc(C)` those reaching C, a union U = A ∪ B is
-//! convex iff `(desc(U) ∩ anc(U)) ⊆ U`. Reachability is kept as bitsets over the topological
+//! convex iff `(desc(U) ∩ anc(U)) ⊆ U`. Convex regions can still need each other in a circle
+//! (A feeds a CPU node feeding B, B feeds a CPU node feeding A), and then no order runs them as
+//! separate calls; so a merge is also refused when another cluster V meets both `desc(U)` and
+//! `anc(U)`. Every cycle of clusters through U passes such a V, so the clusters stay acyclic. Reachability is kept as bitsets over the topological
 //! order (n²/8 bytes: 1 MB for 2,900 nodes), so each check is a few word operations per node.
 //! Merging is greedy and deterministic: first along data edges in topological order, then
 //! siblings and independent clusters in order of their first node, until nothing merges.
@@ -33,6 +36,9 @@ impl BitSet {
         for (a, b) in self.0.iter_mut().zip(&other.0) {
             *a |= b;
         }
+    }
+    fn intersects(&self, other: &BitSet) -> bool {
+        self.0.iter().zip(&other.0).any(|(a, b)| a & b != 0)
     }
     /// Is `(self ∩ other) ⊆ within`?
     fn meet_within(&self, other: &BitSet, within: &BitSet) -> bool {
@@ -131,6 +137,15 @@ pub fn convex_regions(g: &Graph, on_npu: impl Fn(NodeId) -> bool) -> Result<Regi
         let mut an = ca.anc.clone();
         an.union_with(&cb.anc);
         if !d.meet_within(&an, &members) {
+            return false;
+        }
+        let circular = clusters.iter().enumerate().any(|(k, c)| {
+            k != a
+                && k != b
+                && c.as_ref()
+                    .is_some_and(|c| c.members.intersects(&d) && c.members.intersects(&an))
+        });
+        if circular {
             return false;
         }
         let (keep, gone) = if ca.first <= cb.first { (a, b) } else { (b, a) };
@@ -278,6 +293,21 @@ mod tests {
             r.iter().all(|reg| !(reg.contains(&0) && reg.contains(&3))),
             "{r:?}"
         );
+    }
+
+    #[test]
+    fn regions_never_need_each_other_in_a_circle() {
+        // a -> e and b -> f are NPU edges; a -> c -> f and b -> d -> e go through the CPU. The
+        // regions {a, e} and {b, f} are each convex, but each would wait for the other.
+        let ops: &[(&str, &[Option<usize>])] = &[
+            ("Conv", &[None]),
+            ("Conv", &[None]),
+            ("Exp", &[Some(0)]),
+            ("Exp", &[Some(1)]),
+            ("Add", &[Some(0), Some(3)]),
+            ("Add", &[Some(1), Some(2)]),
+        ];
+        assert_eq!(regions(ops, &[2, 3]), vec![vec![0, 4], vec![1], vec![5]]);
     }
 
     #[test]
