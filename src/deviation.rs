@@ -8,12 +8,15 @@
 //! same evaluator and the same comparison as `npuopt verify IN OUT --seed SEED`, so both print the
 //! same figures when the other passes of the run are exact.
 
+use serde::Serialize;
+
 use crate::compare::{self, Difference, Tolerance};
 use crate::eval::{self, Tensor};
 use crate::ir::Model;
 
-/// How far one pass moved the model's outputs on the inputs of `seed`.
-#[derive(Clone, Debug, PartialEq)]
+/// How far one pass moved the model's outputs on the inputs of `seed` (the JSON report's
+/// `deviations` entries).
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Deviation {
     pub pass: &'static str,
     pub seed: u64,
@@ -29,6 +32,28 @@ pub struct Deviation {
 pub struct OutputDeviation {
     pub name: String,
     pub difference: Option<Difference>,
+}
+
+/// `{name, max_abs, max_rel, lsb}`: the figures are null when the output vanished or changed
+/// shape; `lsb` is null for float outputs.
+impl Serialize for OutputDeviation {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Json<'a> {
+            name: &'a str,
+            max_abs: Option<f64>,
+            max_rel: Option<f64>,
+            lsb: Option<i64>,
+        }
+        let d = self.difference.as_ref();
+        Json {
+            name: &self.name,
+            max_abs: d.map(|x| x.max_abs),
+            max_rel: d.map(|x| x.max_rel),
+            lsb: d.and_then(|x| x.lsb),
+        }
+        .serialize(s)
+    }
 }
 
 /// Named tensors: a model's inputs or outputs.

@@ -19,6 +19,7 @@ pub mod proto;
 pub mod report;
 pub mod target;
 pub mod testing;
+pub mod whatif;
 
 pub use error::Error;
 

@@ -15,10 +15,10 @@ use npuopt::ir::Model;
 use npuopt::onnx::ExternalPolicy;
 use npuopt::partition::{self, plan::Plan};
 use npuopt::pass::{self, PassCx, PassManager};
-use npuopt::passes::strip_postprocess::{HeadLayout, StripPostprocess};
-use npuopt::target::ethos_n::EthosN;
+use npuopt::passes::strip_postprocess::HeadLayout;
+use npuopt::target::ethos_n::{EthosN, Release};
 use npuopt::target::Target;
-use npuopt::{onnx, passes, print, report, Error};
+use npuopt::{onnx, passes, print, report, whatif, Error};
 
 #[derive(Parser)]
 #[command(
@@ -48,6 +48,10 @@ enum Command {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+        /// Instead of one partition, the table of what each opt-in pass and each driver release
+        /// (from --target's, else from the oldest) would reach on the NPU.
+        #[arg(long)]
+        what_if: bool,
     },
     /// Run a model with the reference evaluator and save its outputs as NumPy `.npy` files.
     Run {
@@ -177,7 +181,12 @@ struct PipelineArgs {
 
 impl PipelineArgs {
     fn passes(&self) -> Result<Vec<Box<dyn npuopt::pass::Pass>>, Error> {
-        let chosen: Vec<Box<dyn npuopt::pass::Pass>> = if self.passes.is_empty() {
+        Ok(passes::configure(self.named_passes()?, &self.options()?))
+    }
+
+    /// The pipeline's or the `--passes` list's passes, before the options configure them.
+    fn named_passes(&self) -> Result<Vec<Box<dyn npuopt::pass::Pass>>, Error> {
+        Ok(if self.passes.is_empty() {
             passes::pipeline(&self.pipeline)
                 .ok_or_else(|| Error::Usage(format!("unknown pipeline '{}'", self.pipeline)))?
         } else {
@@ -189,27 +198,18 @@ impl PipelineArgs {
                     })
                 })
                 .collect::<Result<_, _>>()?
-        };
-        let mut chosen = chosen;
-        if self.c2f && !chosen.iter().any(|p| p.name() == "c2f") {
-            passes::insert_before_quantized_forms(&mut chosen, Box::new(passes::c2f::C2f));
-        }
-        let chosen = match self.activation {
-            Some(a) => passes::replace_activation::insert_into(chosen, a),
-            None => chosen,
-        };
-        chosen
-            .into_iter()
-            .filter(|p| !(self.keep_postprocess && p.name() == "strip-postprocess"))
-            .map(|p| match (self.quant_format, p.name()) {
-                (QuantFormat::Qdq, "fold-qdq") => passes::find("qdq-canonicalize")
-                    .ok_or_else(|| Error::Usage("qdq-canonicalize is not registered".into())),
-                (_, "strip-postprocess") => Ok(Box::new(StripPostprocess {
-                    layout: self.head_layout.parse().map_err(Error::Usage)?,
-                }) as Box<dyn npuopt::pass::Pass>),
-                _ => Ok(p),
-            })
-            .collect()
+        })
+    }
+
+    /// The opt-in passes and pass options the flags ask for.
+    fn options(&self) -> Result<passes::Options, Error> {
+        Ok(passes::Options {
+            keep_postprocess: self.keep_postprocess,
+            head_layout: self.head_layout.parse().map_err(Error::Usage)?,
+            qdq_form: matches!(self.quant_format, QuantFormat::Qdq),
+            activation: self.activation,
+            c2f: self.c2f,
+        })
     }
 
     /// The seed non-exact passes are measured on (`verify`'s default), `None` with `--no-measure`.
@@ -273,7 +273,14 @@ fn main() -> ExitCode {
             model,
             pipeline,
             json,
+            what_if: false,
         }) => inspect(&model, &pipeline, json),
+        Some(Command::Inspect {
+            model,
+            pipeline,
+            json,
+            what_if: true,
+        }) => inspect_what_if(&model, &pipeline, json),
         Some(Command::Run {
             model,
             inputs,
@@ -350,8 +357,19 @@ fn model_inputs(
     Ok(inputs)
 }
 
+/// A model as the evaluator runs it: loaded, with its model-local function calls (such as
+/// `--emit functions` writes) inlined.
+fn load_runnable(path: &Path) -> Result<Model, Error> {
+    let (mut model, _) = npuopt::load(path)?;
+    eval::inline::inline_functions(&mut model).map_err(|reason| Error::BadInput {
+        path: path.to_path_buf(),
+        reason,
+    })?;
+    Ok(model)
+}
+
 fn run(path: &Path, given: &[String], seed: u64, dir: &Path) -> Result<(), Error> {
-    let (model, _) = npuopt::load(path)?;
+    let model = load_runnable(path)?;
     let inputs = model_inputs(&model, path, given, seed)?;
     let outputs = eval::run_with(&model.graph, &inputs, &eval::Options::for_model(&model))
         .map_err(|e| Error::BadInput {
@@ -388,8 +406,8 @@ fn verify(
     runs: u64,
     tol: &Tolerance,
 ) -> Result<(), Error> {
-    let (ma, _) = npuopt::load(a)?;
-    let (mb, _) = npuopt::load(b)?;
+    let ma = load_runnable(a)?;
+    let mb = load_runnable(b)?;
     let mut all_within = true;
     for run in 0..runs.max(1) {
         let inputs = model_inputs(&ma, a, given, seed + run)?;
@@ -523,7 +541,12 @@ fn optimize(args: OptimizeArgs) -> Result<(), Error> {
                 shell,
             },
             &path,
-            policy.clone(),
+            own_data_policy(
+                &policy,
+                &path
+                    .file_name()
+                    .map_or_else(|| side.suffix.into(), |n| n.to_string_lossy()),
+            ),
         )?;
         if !args.quiet {
             eprintln!("wrote {}", path.display());
@@ -633,7 +656,7 @@ fn emit_partition(
                 .map(|p| output.with_file_name(&p.file))
                 .collect();
             for (part, path) in split.parts.iter().zip(&written) {
-                onnx::save(&part.model, path, part_policy(policy, &part.file))?;
+                onnx::save(&part.model, path, own_data_policy(policy, &part.file))?;
             }
             let manifest = output.with_file_name(format!("{stem}.manifest.json"));
             onnx::write_atomically(&manifest, split.manifest.to_json().as_bytes())?;
@@ -648,9 +671,9 @@ fn emit_partition(
     Ok(())
 }
 
-/// Each part of a split gets data files of its own: under the main model's file names, the parts
-/// would overwrite each other's.
-fn part_policy(policy: &ExternalPolicy, file: &str) -> ExternalPolicy {
+/// A model written beside the main one (a split part, the post-processing model) gets data files
+/// of its own: under the main model's file names, one save would overwrite the other's weights.
+fn own_data_policy(policy: &ExternalPolicy, file: &str) -> ExternalPolicy {
     match policy {
         ExternalPolicy::Externalize { threshold, .. } => ExternalPolicy::Externalize {
             threshold: *threshold,
@@ -727,6 +750,40 @@ fn inspect(path: &Path, args: &PipelineArgs, json: bool) -> Result<(), Error> {
             report::json(&plan, cx.diagnostics(), &deviations(&records))
         } else {
             report::text(&plan, cx.diagnostics())
+        }
+    );
+    Ok(())
+}
+
+/// `inspect --what-if`: every opt-in scenario × every release from the named one on.
+fn inspect_what_if(path: &Path, args: &PipelineArgs, json: bool) -> Result<(), Error> {
+    let base = args.options()?;
+    let first = match &args.target {
+        Some(t) => EthosN::from_spec(t, args.variant.as_deref()).map_err(Error::Usage)?,
+        None => EthosN::from_spec(
+            &format!("ethos-n78@{}", Release::ALL[0].name()),
+            args.variant.as_deref(),
+        )
+        .map_err(Error::Usage)?,
+    };
+    let releases: Vec<Release> = Release::ALL
+        .into_iter()
+        .filter(|&r| r >= first.profile.release())
+        .collect();
+    let build = |o: &passes::Options| Ok(passes::configure(args.named_passes()?, o));
+    let rows = whatif::what_if(
+        path,
+        &whatif::scenarios(&base),
+        &build,
+        &releases,
+        first.profile.variant(),
+    )?;
+    print!(
+        "{}",
+        if json {
+            whatif::json(&rows)
+        } else {
+            whatif::text(&rows)
         }
     );
     Ok(())

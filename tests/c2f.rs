@@ -125,7 +125,7 @@ fn quantized_fixtures_are_one_npu_region_at_25_03() {
         });
         let (mut model, _) = npuopt::load(&path).unwrap();
         let mut chosen = passes::pipeline("default").unwrap();
-        passes::insert_before_quantized_forms(&mut chosen, Box::new(C2f));
+        passes::insert_opt_in(&mut chosen, Box::new(C2f));
         let mut cx = PassCx::for_model(&model).with_target(target.clone());
         PassManager::new(chosen)
             .verify_each(true)

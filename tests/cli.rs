@@ -541,3 +541,48 @@ fn run_writes_one_npy_per_output() {
     let t = npuopt::eval::npy::read(&npy).unwrap();
     assert_eq!(t.shape(), &[1, 8, 525]);
 }
+
+/// With externalized data, the post-processing model gets a data file of its own: saved under the
+/// main model's data file name, one save would overwrite the other's weights.
+#[test]
+fn externalized_side_models_keep_their_own_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.onnx");
+    let o = npuopt(&[
+        FIXTURE,
+        "-o",
+        out.to_str().unwrap(),
+        "--external-data",
+        "externalize",
+        "--external-threshold",
+        "16",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let post = dir.path().join("out.post.onnx");
+    for model in [&out, &post] {
+        let v = npuopt(&["verify", model.to_str().unwrap(), model.to_str().unwrap()]);
+        assert!(v.status.success(), "{}: {}", model.display(), stderr(&v));
+    }
+    assert!(dir.path().join("out.onnx.data").exists());
+    assert!(dir.path().join("out.post.onnx.data").exists());
+}
+
+/// `verify` runs a model whose NPU regions are model-local functions (`--emit functions`).
+#[test]
+fn verify_runs_emitted_functions() {
+    let dir = tempfile::tempdir().unwrap();
+    let annotated = dir.path().join("a.onnx");
+    let functions = dir.path().join("f.onnx");
+    for (out, emit) in [(&annotated, "annotated"), (&functions, "functions")] {
+        let o = npuopt(&[FIXTURE, "-o", out.to_str().unwrap(), "--emit", emit]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let v = npuopt(&[
+        "verify",
+        annotated.to_str().unwrap(),
+        functions.to_str().unwrap(),
+        "--lsb",
+        "0",
+    ]);
+    assert!(v.status.success(), "{}", stderr(&v));
+}

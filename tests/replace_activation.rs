@@ -62,12 +62,12 @@ fn remaining_activations(g: &Graph) -> Vec<String> {
 /// The default pipeline without strip-postprocess (the whole model stays), with `activation`.
 fn run(name: &str, activation: Activation) -> (npuopt::ir::Model, Vec<PassRecord>) {
     let (mut model, _) = npuopt::load(Path::new(&fixture(name))).unwrap();
-    let chosen: Vec<_> = passes::pipeline("default")
-        .unwrap()
-        .into_iter()
-        .filter(|p| p.name() != "strip-postprocess")
-        .collect();
-    let chosen = passes::replace_activation::insert_into(chosen, activation);
+    let options = passes::Options {
+        keep_postprocess: true,
+        activation: Some(activation),
+        ..passes::Options::default()
+    };
+    let chosen = passes::configure(passes::pipeline("default").unwrap(), &options);
     let mut cx = PassCx::for_model(&model);
     let records = PassManager::new(chosen)
         .verify_each(true)

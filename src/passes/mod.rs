@@ -86,9 +86,58 @@ pub fn pipeline(name: &str) -> Option<Vec<Box<dyn Pass>>> {
     names.iter().map(|n| find(n)).collect()
 }
 
-/// Puts an opt-in pass that wants the graph as exported (float or QDQ units) into a pipeline:
-/// before fold-qdq, qdq-canonicalize and strip-postprocess when present, else at the end.
-pub fn insert_before_quantized_forms(chosen: &mut Vec<Box<dyn Pass>>, pass: Box<dyn Pass>) {
+/// What the command line adds to a list of passes: the opt-in passes and the options of the
+/// configurable ones. The CLI and the what-if report build their runs with [`configure`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Options {
+    /// Leave the post-processing in the main model (drop strip-postprocess).
+    pub keep_postprocess: bool,
+    /// The outputs strip-postprocess leaves.
+    pub head_layout: strip_postprocess::HeadLayout,
+    /// Canonical QDQ node units instead of integer ops (qdq-canonicalize for fold-qdq).
+    pub qdq_form: bool,
+    /// Run replace-activation with this activation.
+    pub activation: Option<replace_activation::Activation>,
+    /// Run c2f.
+    pub c2f: bool,
+}
+
+/// `chosen` (a pipeline's passes or the user's list) as `options` configure it. Opt-in passes
+/// already in the list are configured in place, else inserted where they want the graph.
+pub fn configure(chosen: Vec<Box<dyn Pass>>, options: &Options) -> Vec<Box<dyn Pass>> {
+    let mut chosen: Vec<Box<dyn Pass>> = chosen
+        .into_iter()
+        .filter(|p| !(options.keep_postprocess && p.name() == "strip-postprocess"))
+        .map(|p| -> Box<dyn Pass> {
+            match p.name() {
+                "fold-qdq" if options.qdq_form => Box::new(fold_qdq::QdqCanonicalize),
+                "strip-postprocess" => Box::new(strip_postprocess::StripPostprocess {
+                    layout: options.head_layout,
+                }),
+                _ => p,
+            }
+        })
+        .collect();
+    if options.c2f {
+        insert_opt_in(&mut chosen, Box::new(c2f::C2f));
+    }
+    if let Some(activation) = options.activation {
+        insert_opt_in(
+            &mut chosen,
+            Box::new(replace_activation::ReplaceActivation { activation }),
+        );
+    }
+    chosen
+}
+
+/// Puts an opt-in pass into a list: in place of an entry of the same name, else before fold-qdq,
+/// qdq-canonicalize or strip-postprocess (these passes want the graph as exported: float ops or
+/// QDQ units), else at the end.
+pub fn insert_opt_in(chosen: &mut Vec<Box<dyn Pass>>, pass: Box<dyn Pass>) {
+    if let Some(at) = chosen.iter().position(|p| p.name() == pass.name()) {
+        chosen[at] = pass;
+        return;
+    }
     let at = chosen
         .iter()
         .position(|p| {

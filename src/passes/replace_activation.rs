@@ -29,7 +29,7 @@
 //! requantization is `DequantizeLinear → QuantizeLinear` followed by the integer Clip.
 //!
 //! Position: in the default pipeline the CLI inserts this pass after canonicalize and before
-//! fold-qdq (`insert_into`): on QDQ the units are float ops between Q/DQ, the replacement is one
+//! fold-qdq (`passes::configure`): on QDQ the units are float ops between Q/DQ, the replacement is one
 //! float op, and fold-qdq then produces the integer form; after fold-qdq the same rewrite would
 //! need the requantizing QOperator form above, which the Ethos-N mapping runs on the CPU.
 
@@ -112,28 +112,6 @@ impl Default for ReplaceActivation {
             activation: Activation::Relu,
         }
     }
-}
-
-/// `passes` with replace-activation writing `activation`: an entry already in the list is
-/// configured; else the pass goes before fold-qdq (or qdq-canonicalize), else before
-/// strip-postprocess, else at the end (see the module documentation for why).
-pub fn insert_into(passes: Vec<Box<dyn Pass>>, activation: Activation) -> Vec<Box<dyn Pass>> {
-    let configured = || -> Box<dyn Pass> { Box::new(ReplaceActivation { activation }) };
-    let name = configured().name();
-    if passes.iter().any(|p| p.name() == name) {
-        return passes
-            .into_iter()
-            .map(|p| if p.name() == name { configured() } else { p })
-            .collect();
-    }
-    let before = ["fold-qdq", "qdq-canonicalize", "strip-postprocess"];
-    let at = before
-        .iter()
-        .find_map(|b| passes.iter().position(|p| p.name() == *b))
-        .unwrap_or(passes.len());
-    let mut passes = passes;
-    passes.insert(at, configured());
-    passes
 }
 
 impl Pass for ReplaceActivation {
@@ -822,20 +800,26 @@ mod tests {
 
     #[test]
     fn inserted_before_fold_qdq() {
+        use crate::passes::{configure, insert_opt_in, Options};
         let names = |p: &[Box<dyn Pass>]| p.iter().map(|p| p.name()).collect::<Vec<_>>();
         let default = crate::passes::pipeline("default").unwrap();
-        let with = insert_into(default, Activation::Relu6);
+        let options = Options {
+            activation: Some(Activation::Relu6),
+            ..Options::default()
+        };
+        let mut with = configure(default, &options);
         let n = names(&with);
         let at = n.iter().position(|&p| p == "replace-activation").unwrap();
         assert_eq!(n[at + 1], "fold-qdq");
         assert_eq!(n.iter().filter(|&&p| p == "replace-activation").count(), 1);
-        let again = insert_into(with, Activation::Relu);
+        insert_opt_in(&mut with, Box::new(ReplaceActivation::default()));
         assert_eq!(
-            names(&again),
+            names(&with),
             n,
             "an existing entry is configured, not duplicated"
         );
-        let alone = insert_into(Vec::new(), Activation::Relu);
+        let mut alone = Vec::new();
+        insert_opt_in(&mut alone, Box::new(ReplaceActivation::default()));
         assert_eq!(names(&alone), ["replace-activation"]);
     }
 }

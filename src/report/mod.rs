@@ -16,42 +16,8 @@ pub fn json(plan: &Plan, diagnostics: &[Diagnostic], deviations: &[&Deviation]) 
         #[serde(flatten)]
         plan: &'a Plan,
         diagnostics: Vec<DiagnosticJson<'a>>,
-        deviations: Vec<DeviationJson<'a>>,
+        deviations: &'a [&'a Deviation],
     }
-    #[derive(serde::Serialize)]
-    struct DeviationJson<'a> {
-        pass: &'static str,
-        seed: u64,
-        failure: Option<&'a str>,
-        outputs: Vec<OutputJson<'a>>,
-    }
-    /// `max_abs`/`max_rel`/`lsb` are null when the output vanished or changed shape; `lsb` is
-    /// null for float outputs.
-    #[derive(serde::Serialize)]
-    struct OutputJson<'a> {
-        name: &'a str,
-        max_abs: Option<f64>,
-        max_rel: Option<f64>,
-        lsb: Option<i64>,
-    }
-    let deviations = deviations
-        .iter()
-        .map(|d| DeviationJson {
-            pass: d.pass,
-            seed: d.seed,
-            failure: d.failure.as_deref(),
-            outputs: d
-                .outputs
-                .iter()
-                .map(|o| OutputJson {
-                    name: &o.name,
-                    max_abs: o.difference.as_ref().map(|x| x.max_abs),
-                    max_rel: o.difference.as_ref().map(|x| x.max_rel),
-                    lsb: o.difference.as_ref().and_then(|x| x.lsb),
-                })
-                .collect(),
-        })
-        .collect();
     #[derive(serde::Serialize)]
     struct DiagnosticJson<'a> {
         severity: &'static str,
