@@ -17,7 +17,6 @@ use npuopt::partition::{self, plan::Plan};
 use npuopt::pass::{self, PassCx, PassManager};
 use npuopt::passes::strip_postprocess::HeadLayout;
 use npuopt::target::ethos_n::{EthosN, Release};
-use npuopt::target::Target;
 use npuopt::{onnx, passes, print, report, whatif, Error};
 
 #[derive(Parser)]
@@ -218,7 +217,7 @@ impl PipelineArgs {
     }
 
     /// The target to partition for: the one named, else ethos-n78@25.03 when `default` says so.
-    fn target(&self, by_default: bool) -> Result<Option<Rc<dyn Target>>, Error> {
+    fn target(&self, by_default: bool) -> Result<Option<EthosN>, Error> {
         let name = match &self.target {
             Some(t) => t.clone(),
             None if by_default || (self.passes.is_empty() && self.pipeline == "default") => {
@@ -226,8 +225,21 @@ impl PipelineArgs {
             }
             None => return Ok(None),
         };
-        let target = EthosN::from_spec(&name, self.variant.as_deref()).map_err(Error::Usage)?;
-        Ok(Some(Rc::new(target)))
+        EthosN::from_spec(&name, self.variant.as_deref())
+            .map(Some)
+            .map_err(Error::Usage)
+    }
+
+    /// Adds to `plan`'s CPU nodes the opt-in passes that would move them (see
+    /// `whatif::add_opt_in_remedies`).
+    fn add_opt_in_remedies(
+        &self,
+        path: &Path,
+        target: &EthosN,
+        plan: &mut Plan,
+    ) -> Result<(), Error> {
+        let build = |o: &passes::Options| Ok(passes::configure(self.named_passes()?, o));
+        whatif::add_opt_in_remedies(path, &self.options()?, &build, target, plan)
     }
 }
 
@@ -518,7 +530,7 @@ fn optimize(args: OptimizeArgs) -> Result<(), Error> {
     }
     let mut cx = PassCx::for_model(&model);
     if let Some(t) = &target {
-        cx = cx.with_target(Rc::clone(t));
+        cx = cx.with_target(Rc::new(t.clone()));
     }
     let records = PassManager::new(chosen)
         .measure(args.pipeline.measure_seed())
@@ -554,11 +566,14 @@ fn optimize(args: OptimizeArgs) -> Result<(), Error> {
     }
     let plan = match &target {
         Some(t) => {
-            let plan =
-                partition::plan::plan(&model.graph, t.as_ref()).map_err(|reason| Error::Pass {
+            let mut plan =
+                partition::plan::plan(&model.graph, t).map_err(|reason| Error::Pass {
                     pass: "partition".into(),
                     reason,
                 })?;
+            if args.report.is_some() {
+                args.pipeline.add_opt_in_remedies(&input, t, &mut plan)?;
+            }
             partition::emit::annotate(&mut model, &plan);
             emit_partition(&mut model, &plan, args.emit, &output, &policy, args.quiet)?;
             Some(plan)
@@ -733,17 +748,17 @@ fn inspect(path: &Path, args: &PipelineArgs, json: bool) -> Result<(), Error> {
         .target(true)?
         .ok_or_else(|| Error::Usage("inspect needs a target".into()))?;
     let (mut model, _) = npuopt::load(path)?;
-    let mut cx = PassCx::for_model(&model).with_target(Rc::clone(&target));
+    let mut cx = PassCx::for_model(&model).with_target(Rc::new(target.clone()));
     let records = PassManager::new(chosen).measure(args.measure_seed()).run(
         &mut model,
         &mut cx,
         |_, _| {},
     )?;
-    let plan =
-        partition::plan::plan(&model.graph, target.as_ref()).map_err(|reason| Error::Pass {
-            pass: "partition".into(),
-            reason,
-        })?;
+    let mut plan = partition::plan::plan(&model.graph, &target).map_err(|reason| Error::Pass {
+        pass: "partition".into(),
+        reason,
+    })?;
+    args.add_opt_in_remedies(path, &target, &mut plan)?;
     print!(
         "{}",
         if json {

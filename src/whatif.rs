@@ -8,6 +8,7 @@
 //! a scenario's function-changing passes is measured once (seed 0, as `npuopt verify` draws
 //! inputs), and their Ultralytics hints say what to change in training.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::rc::Rc;
 
@@ -15,7 +16,7 @@ use serde::Serialize;
 
 use crate::deviation::{self, Deviation};
 use crate::diag::Severity;
-use crate::partition::plan::{plan, Summary};
+use crate::partition::plan::{plan, Plan, Summary};
 use crate::pass::{Pass, PassCx, PassManager};
 use crate::passes::{self, replace_activation::Activation, Options};
 use crate::target::ethos_n::{EthosN, Profile, Release, Variant};
@@ -142,10 +143,7 @@ pub fn what_if(
                     .map(|d| d.to_string())
                     .collect();
             }
-            let p = plan(&model.graph, target.as_ref()).map_err(|reason| Error::Pass {
-                pass: "partition".into(),
-                reason,
-            })?;
+            let p = plan_for(&model.graph, target.as_ref())?;
             row.cells.push(Cell {
                 release: release.name(),
                 summary: p.summary,
@@ -224,4 +222,56 @@ pub fn json(rows: &[Row]) -> String {
     let mut s = serde_json::to_string_pretty(&value).unwrap_or_default();
     s.push('\n');
     s
+}
+
+/// Completes the remedies of `plan` (the partition of the model at `path` as `base` prepares it,
+/// for `target`): each CPU node gets the opt-in passes that would move it — after the pass it runs
+/// on the NPU or is gone — found by running each opt-in scenario for the same target; the
+/// combination of passes is named only for nodes no single pass moves.
+pub fn add_opt_in_remedies(
+    path: &Path,
+    base: &Options,
+    passes: &PassesFor<'_>,
+    target: &EthosN,
+    plan: &mut Plan,
+) -> Result<(), Error> {
+    let target = Rc::new(target.clone());
+    let mut moved_by_opt_in = vec![false; plan.nodes.len()];
+    for scenario in scenarios(base).iter().skip(1) {
+        let (mut model, _) = crate::load(path)?;
+        let mut cx = PassCx::for_model(&model).with_target(target.clone());
+        PassManager::new(passes(&scenario.options)?)
+            .measure(None)
+            .run(&mut model, &mut cx, |_, _| {})?;
+        let after = plan_for(&model.graph, target.as_ref())?;
+        let placement: HashMap<&str, &str> = after
+            .nodes
+            .iter()
+            .map(|n| (n.name.as_str(), n.placement))
+            .collect();
+        for (n, moved) in plan.nodes.iter_mut().zip(moved_by_opt_in.iter_mut()) {
+            if n.placement != "cpu" || n.name.is_empty() || *moved {
+                continue;
+            }
+            if placement.get(n.name.as_str()).is_none_or(|&p| p == "npu") {
+                *moved = true;
+                let text = format!(
+                    "{} (changes the function: fine-tune or retrain)",
+                    scenario.label
+                );
+                n.remedy = Some(match n.remedy.take() {
+                    Some(release) => format!("{release}; or {text}"),
+                    None => text,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+fn plan_for(g: &crate::ir::Graph, target: &EthosN) -> Result<Plan, Error> {
+    plan(g, target).map_err(|reason| Error::Pass {
+        pass: "partition".into(),
+        reason,
+    })
 }

@@ -89,3 +89,43 @@ fn yolo11_keeps_only_the_attention_on_the_cpu() {
         }
     }
 }
+
+/// The report says what would move each CPU node: a newer release, an opt-in pass, or both.
+#[test]
+fn remedies_name_releases_and_opt_in_passes() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_npuopt"))
+        .args([
+            "inspect",
+            "tests/fixtures/yolo11-femto-silu.qdq.onnx",
+            "--target",
+            "ethos-n78@23.02",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let nodes = v["nodes"].as_array().unwrap();
+    let remedy = |n: &serde_json::Value| n["remedy"].as_str().unwrap_or("").to_string();
+    let muls: Vec<_> = nodes
+        .iter()
+        .filter(|n| n["op_type"] == "QLinearMul" && n["placement"] == "cpu")
+        .collect();
+    assert!(!muls.is_empty());
+    let silu_muls = muls
+        .iter()
+        .filter(|n| {
+            let r = remedy(n);
+            r.contains("supported from release 23.11") && r.contains("--activation relu")
+        })
+        .count();
+    assert!(silu_muls > 40, "{silu_muls} of {} muls", muls.len());
+    let attention = nodes
+        .iter()
+        .filter(|n| n["op_type"] == "QLinearMatMul" && n["placement"] == "cpu")
+        .collect::<Vec<_>>();
+    assert_eq!(attention.len(), 2);
+    for n in attention {
+        assert!(remedy(n).contains("--c2f"), "{n}");
+    }
+}
