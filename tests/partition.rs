@@ -129,3 +129,33 @@ fn remedies_name_releases_and_opt_in_passes() {
         assert!(remedy(n).contains("--c2f"), "{n}");
     }
 }
+
+/// `inspect --pipeline none` reports the QDQ model as given: its node units (DequantizeLinear →
+/// op → QuantizeLinear) are judged as the integer ops they fold to, so every Conv unit runs on the
+/// NPU although no pass ran.
+#[test]
+fn qdq_units_are_judged_as_units_without_passes() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_npuopt"))
+        .args([
+            "inspect",
+            "tests/fixtures/yolov8-femto-relu.qdq.onnx",
+            "--pipeline",
+            "none",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let convs: Vec<_> = v["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["op_type"] == "Conv")
+        .collect();
+    assert!(convs.len() > 50);
+    for n in convs {
+        assert_eq!(n["placement"], "npu", "{n}");
+    }
+    assert_eq!(v["summary"]["npu_mac_fraction"], 1.0);
+}

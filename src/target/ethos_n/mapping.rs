@@ -162,12 +162,17 @@ fn stride(op: &OpNode) -> Result<Stride, NoNpuOp> {
     }
 }
 
-/// The NPU operation a node would be, or why it has none.
+/// The NPU operation a node would be, or why it has none. A node of a QDQ node unit
+/// (`DequantizeLinear`s → float op → `QuantizeLinear`, as exporters write quantized models) is
+/// judged as the unit: as the integer op fold-qdq makes of it.
 pub fn map(g: &Graph, id: NodeId) -> Mapped {
     let node = g.node(id);
     let Some(op) = node.as_op() else {
         return Err(no("not an operator"));
     };
+    if let Some(core) = qdq_unit_core(g, id) {
+        return map_qdq_unit(g, core);
+    }
     match op.op() {
         Op::QLinearConv => conv(g, id, op),
         Op::QLinearMatMul => fully_connected(g, id),
@@ -362,6 +367,153 @@ fn conv(g: &Graph, id: NodeId, op: &OpNode) -> Mapped {
         )))
     } else {
         Ok(Operation::Convolution(conv))
+    }
+}
+
+/// The float op of the QDQ node unit `id` belongs to: `id` itself, the op a DequantizeLinear
+/// alone feeds, or the op whose output a QuantizeLinear alone quantizes. A unit's op reads only
+/// DequantizeLinear outputs of 8-bit data (or constants) and is read only by one QuantizeLinear.
+fn qdq_unit_core(g: &Graph, id: NodeId) -> Option<NodeId> {
+    let op = g.node(id).op()?;
+    let core = match op {
+        // A DequantizeLinear shared by several units belongs to the first; all must be units.
+        Op::DequantizeLinear => {
+            let readers = g.uses(out(id));
+            if g.is_output(out(id))
+                || readers.is_empty()
+                || readers.iter().any(|(r, p)| {
+                    !matches!(p, crate::ir::Port::Input(_)) || qdq_unit_core(g, *r) != Some(*r)
+                })
+            {
+                return None;
+            }
+            readers[0].0
+        }
+        Op::QuantizeLinear => g.input(id, 0)?.node,
+        _ => id,
+    };
+    let core_op = g.node(core).op()?;
+    if matches!(core_op, Op::DequantizeLinear | Op::QuantizeLinear) {
+        return None;
+    }
+    let eight_bit = |v: ValueId| {
+        g.value(v)
+            .ty
+            .as_ref()
+            .is_some_and(|t| t.dtype.is_quantized_8bit())
+    };
+    let reads_dq = g.inputs_of(core).into_iter().flatten().any(|v| {
+        g.node(v.node).op() == Some(Op::DequantizeLinear)
+            && g.input(v.node, 0)
+                .is_some_and(|x| eight_bit(x) && constant(g, x).is_none())
+    });
+    let quantized = !unit_quantizers(g, core).is_empty();
+    (reads_dq && quantized).then_some(core)
+}
+
+/// The QuantizeLinear alone reading each used output of `core` (one per output, in order), or
+/// nothing when an output is read otherwise.
+fn unit_quantizers(g: &Graph, core: NodeId) -> Vec<NodeId> {
+    let mut qs = Vec::new();
+    for v in g.values_of(core).filter(|&v| g.is_used(v)) {
+        match g.uses(v).as_slice() {
+            [(q, crate::ir::Port::Input(0))]
+                if !g.is_output(v) && g.node(*q).op() == Some(Op::QuantizeLinear) =>
+            {
+                qs.push(*q)
+            }
+            _ => return Vec::new(),
+        }
+    }
+    qs
+}
+
+/// A QDQ unit judged as the integer op fold-qdq makes of it: the unit is extracted on its own and
+/// folded, and the folded op mapped (the rules look only at the op's own tensors).
+fn map_qdq_unit(g: &Graph, core: NodeId) -> Mapped {
+    let qs = unit_quantizers(g, core);
+    let mut members = vec![core];
+    members.extend(&qs);
+    let mut inputs = Vec::new();
+    // The unit's DequantizeLinears with their constants, and the QuantizeLinear producing each
+    // integer input (so the extracted unit knows its input's quantization).
+    let with_constants = |n: NodeId, members: &mut Vec<NodeId>, inputs: &mut Vec<ValueId>| {
+        members.push(n);
+        for w in g.inputs_of(n).into_iter().flatten() {
+            if constant(g, w).is_some() {
+                members.push(w.node);
+            } else if !inputs.contains(&w) {
+                inputs.push(w);
+            }
+        }
+    };
+    for v in g.inputs_of(core).into_iter().flatten() {
+        let Some(x) = g.input(v.node, 0).filter(|x| constant(g, *x).is_none()) else {
+            with_constants(v.node, &mut members, &mut inputs);
+            continue;
+        };
+        let producer_is_q = g.node(x.node).op() == Some(Op::QuantizeLinear);
+        with_constants(v.node, &mut members, &mut inputs);
+        if producer_is_q && !members.contains(&x.node) {
+            inputs.retain(|i| *i != x);
+            with_constants(x.node, &mut members, &mut inputs);
+        }
+    }
+    for &q in &qs {
+        members.extend(g.inputs_of(q).into_iter().flatten().map(|v| v.node));
+    }
+    members.sort_unstable();
+    members.dedup();
+    let outputs: Vec<ValueId> = qs.iter().map(|&q| out(q)).collect();
+    let mut unit = crate::ir::extract::extract(g, &members, &inputs, &outputs)
+        .map_err(|e| no(format!("the QDQ unit cannot be taken apart: {e}")))?;
+    let opsets = [
+        (String::new(), 21),
+        (crate::ir::op::MS_DOMAIN.to_string(), 1),
+    ];
+    let mut cx = crate::pass::PassCx::new(opsets.into_iter().collect());
+    crate::pass::Pass::run(&crate::passes::fold_qdq::FoldQdq, &mut unit, &mut cx)
+        .map_err(|e| no(format!("the QDQ unit does not fold: {e}")))?;
+    let folded = unit
+        .op_order()
+        .ok()
+        .and_then(|order| {
+            order.into_iter().find(|&n| {
+                !matches!(
+                    unit.node(n).op(),
+                    Some(Op::DequantizeLinear | Op::QuantizeLinear)
+                )
+            })
+        })
+        .ok_or_else(|| no("the QDQ unit folds to nothing"))?;
+    let refusal = cx
+        .diagnostics()
+        .iter()
+        .find(|d| d.pass == "fold-qdq")
+        .map(|d| d.message.clone());
+    match unit.node(folded).op() {
+        Some(op)
+            if op == g.node(core).op().unwrap_or(op)
+                && !matches!(
+                    op,
+                    Op::MaxPool
+                        | Op::Reshape
+                        | Op::Resize
+                        | Op::Split
+                        | Op::Concat
+                        | Op::Transpose
+                        | Op::Flatten
+                        | Op::Squeeze
+                        | Op::Unsqueeze
+                        | Op::Clip
+                        | Op::Relu
+                ) =>
+        {
+            Err(no(refusal.unwrap_or_else(|| {
+                "the QDQ unit has no integer form".into()
+            })))
+        }
+        _ => map(&unit, folded),
     }
 }
 
