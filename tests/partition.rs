@@ -159,3 +159,45 @@ fn qdq_units_are_judged_as_units_without_passes() {
     }
     assert_eq!(v["summary"]["npu_mac_fraction"], 1.0);
 }
+
+/// legalise's rewrites compute what the model computed: the Pad folded into a convolution
+/// bit for bit, the requantized Sigmoid within 1 LSB (evaluator, random inputs).
+#[test]
+fn legalised_cases_compute_the_same() {
+    use npuopt::ir::Model;
+    for (case, lsb) in [
+        ("passes/legalise/pad_into_conv.npuir", 0),
+        ("passes/legalise/sigmoid_requantized.npuir", 1),
+        ("passes/legalise/sigmoid_int8_tvm.npuir", 1),
+    ] {
+        let text = std::fs::read_to_string(case).unwrap();
+        let graph = npuopt::print::parse_graph(&text).unwrap();
+        let target = npuopt::testing::target_spec(&text).unwrap();
+        let mut model = Model {
+            graph,
+            shell: npuopt::proto::ModelProto {
+                opset_import: vec![npuopt::proto::OperatorSetIdProto {
+                    domain: Some(String::new()),
+                    version: Some(npuopt::testing::CASE_OPSET),
+                }],
+                ..Default::default()
+            },
+        };
+        let opsets = PassCx::for_model(&model).opsets;
+        let _ = npuopt::ir::infer::infer_types(&mut model.graph, &opsets);
+        let inputs = npuopt::compare::random_inputs(&model.graph, 7).unwrap();
+        let before = npuopt::eval::run(&model.graph, &inputs).unwrap();
+        let target = Rc::new(EthosN::from_spec(target, None).unwrap());
+        let mut cx = PassCx::for_model(&model).with_target(target);
+        let records = PassManager::new(vec![passes::find("legalise").unwrap()])
+            .run(&mut model, &mut cx, |_, _| {})
+            .unwrap();
+        assert!(records[0].changed, "{case}");
+        let after = npuopt::eval::run(&model.graph, &inputs).unwrap();
+        for ((_, b), (_, a)) in before.iter().zip(&after) {
+            let (b, a) = (b.to_i64s("b").unwrap(), a.to_i64s("a").unwrap());
+            let worst = b.iter().zip(&a).map(|(x, y)| (x - y).abs()).max().unwrap();
+            assert!(worst <= lsb, "{case}: {worst} LSB");
+        }
+    }
+}

@@ -225,6 +225,7 @@ fn keeps_quantization(op: Op) -> bool {
 /// or a data-movement op on integers, traced back to its input), else from the ops reading it —
 /// DequantizeLinear or QLinear ops, which declare their inputs' quantization (all must agree).
 pub fn quant_of(g: &Graph, v: ValueId) -> Option<QuantParams> {
+    let original = v;
     let mut v = v;
     // Bounded: each step moves to a producer, and the graph is acyclic.
     for _ in 0..g.node_count() {
@@ -239,6 +240,12 @@ pub fn quant_of(g: &Graph, v: ValueId) -> Option<QuantParams> {
             _ => break,
         }
     }
+    // Readers declare it: of the value itself, else of the value its producers' chain reached.
+    declared_by_readers(g, original).or_else(|| declared_by_readers(g, v))
+}
+
+/// The quantization the DequantizeLinear and QLinear readers of `v` declare (all must agree).
+fn declared_by_readers(g: &Graph, v: ValueId) -> Option<QuantParams> {
     let mut found: Option<QuantParams> = None;
     for (user, port) in g.uses(v) {
         let (Port::Input(slot), Some(op)) = (port, g.node(user).op()) else {

@@ -13,7 +13,8 @@
 use super::npu::{
     Concatenation, Convolution, DataFormat, DataType, DepthToSpace, DepthToSpaceMode, Elementwise,
     FullyConnected, LeakyRelu, Operation, Padding, Pooling, PoolingKind, QuantInfo, Relu,
-    Requantize, Reshape, Resize, ResizeAlgorithm, Split, Stride, TensorInfo, Transpose, Unary,
+    Requantize, Reshape, Resize, ResizeAlgorithm, Split, StandalonePadding, Stride, TensorInfo,
+    Transpose, Unary,
 };
 use crate::ir::consts::constant;
 use crate::ir::quant::{quant_of, QuantParams};
@@ -223,6 +224,7 @@ pub fn map(g: &Graph, id: NodeId) -> Mapped {
             }))
         }
         Op::Split => split(g, id, op),
+        Op::Pad => standalone_padding(g, id, op),
         Op::Resize => resize(g, id, op),
         Op::Transpose => {
             let x = activation(g, input(g, id, 0)?)?;
@@ -644,6 +646,47 @@ fn split(g: &Graph, id: NodeId, op: &OpNode) -> Mapped {
         axis,
         sizes,
         outputs: Some(infos),
+    }))
+}
+
+/// A constant Pad of an NCHW tensor's height and width with the zero point (what the library's
+/// standalone padding does).
+fn standalone_padding(g: &Graph, id: NodeId, op: &OpNode) -> Mapped {
+    if op
+        .attr_str("mode")
+        .map_err(|e| no(e.to_string()))?
+        .unwrap_or("constant")
+        != "constant"
+    {
+        return Err(no("only a constant Pad is standalone padding"));
+    }
+    let x = activation(g, input(g, id, 0)?)?;
+    let pads = constant(g, input(g, id, 1)?)
+        .and_then(|c| c.to_i64())
+        .ok_or_else(|| no("the pads are not a constant"))?;
+    let [0, 0, top, left, 0, 0, bottom, right] = pads[..] else {
+        return Err(no(format!(
+            "pads {pads:?} are not spatial padding of an NCHW tensor"
+        )));
+    };
+    let side = |v: i64| u32::try_from(v).map_err(|_| no(format!("pads {pads:?} crop")));
+    let value = match g.input(id, 2) {
+        Some(v) => constant(g, v)
+            .and_then(|c| c.to_i64())
+            .and_then(|c| c.first().copied())
+            .ok_or_else(|| no("the padding value is not a constant"))?,
+        None => 0,
+    };
+    if value != i64::from(x.quant.zero_point) {
+        return Err(no(format!(
+            "the padding value {value} is not the zero point {}: the NPU pads with the zero point",
+            x.quant.zero_point
+        )));
+    }
+    Ok(Operation::StandalonePadding(StandalonePadding {
+        padding: Padding::new(side(top)?, side(bottom)?, side(left)?, side(right)?),
+        output: Some(activation(g, out(id))?),
+        input: x,
     }))
 }
 
