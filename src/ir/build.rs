@@ -8,19 +8,23 @@ use super::graph::{Graph, NodeKind, Value, ValueId};
 use super::tensors::Initializer;
 use super::types::DType;
 
-/// Hands out value names not yet used in a graph (ONNX names are graph-global).
+/// Hands out names not yet used in a graph, for values (ONNX names are graph-global) and for
+/// new nodes (kept distinct from both, so a node named after a value never looks like a twin).
 pub struct Namer {
     used: HashSet<String>,
 }
 
 impl Namer {
-    /// A namer that knows every value name of `g`.
+    /// A namer that knows every value name and node name of `g`.
     pub fn for_graph(g: &Graph) -> Namer {
-        let used = g
-            .nodes()
-            .into_iter()
-            .flat_map(|n| g.node(n).outputs.iter().map(|v| v.name.clone()))
-            .collect();
+        let mut used = HashSet::new();
+        for n in g.nodes() {
+            let node = g.node(n);
+            used.extend(node.outputs.iter().map(|v| v.name.clone()));
+            if let Some(op) = node.as_op() {
+                used.insert(op.name().to_string());
+            }
+        }
         Namer { used }
     }
 

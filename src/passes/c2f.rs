@@ -24,8 +24,9 @@ mod blocks;
 mod rewrite;
 mod view;
 
+use crate::ir::build::Namer;
 use blocks::{attention_residual, csp, AttentionResidual, Frame, Inner};
-use rewrite::{c3k_to_bottleneck, drop_attention, Names};
+use rewrite::{c3k_to_bottleneck, drop_attention};
 use view::{layer_index, module_path};
 
 use crate::ir::{Graph, NodeId};
@@ -48,7 +49,7 @@ impl Pass for C2f {
     }
 
     fn run(&self, g: &mut Graph, cx: &mut PassCx) -> Result<Changed, String> {
-        let mut names = Names::of(g);
+        let mut names = Namer::for_graph(g);
         let order = g
             .op_order()
             .map_err(|c| format!("cycle through '{}'", c.node))?;
@@ -87,7 +88,7 @@ impl Pass for C2f {
 fn c3k_blocks(
     g: &mut Graph,
     cx: &mut PassCx,
-    names: &mut Names,
+    names: &mut Namer,
     split: NodeId,
     path: &str,
     inner: &[Inner],
@@ -120,7 +121,7 @@ fn c3k_blocks(
 }
 
 /// Drops attention residuals outside a recognised C2PSA.
-fn other_attention(g: &mut Graph, cx: &mut PassCx, names: &mut Names) -> Result<bool, String> {
+fn other_attention(g: &mut Graph, cx: &mut PassCx, names: &mut Namer) -> Result<bool, String> {
     let order = g
         .op_order()
         .map_err(|c| format!("cycle through '{}'", c.node))?;

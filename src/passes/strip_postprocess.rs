@@ -45,6 +45,7 @@ use std::str::FromStr;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
+use crate::ir::build::Namer;
 use crate::ir::consts::{constant, is_constant};
 use crate::ir::extract::{declaration, extract};
 use crate::ir::quant::{qdq_params, quant_of};
@@ -828,39 +829,10 @@ fn class_cone(g: &Graph, sigmoid: NodeId, leaves: &[ValueId]) -> Result<ClassCon
     Ok(cone)
 }
 
-/// Fresh names for new nodes and values.
-struct Names(HashSet<String>);
-
-impl Names {
-    fn of(g: &Graph) -> Names {
-        let mut names = HashSet::new();
-        for n in g.nodes() {
-            for v in g.values_of(n) {
-                names.insert(g.value(v).name.clone());
-            }
-            if let Some(op) = g.node(n).as_op() {
-                names.insert(op.name().to_string());
-            }
-        }
-        Names(names)
-    }
-
-    fn fresh(&mut self, base: &str) -> String {
-        let mut name = base.to_string();
-        let mut k = 1;
-        while self.0.contains(&name) {
-            name = format!("{base}_{k}");
-            k += 1;
-        }
-        self.0.insert(name.clone());
-        name
-    }
-}
-
 /// A copy of op node `id` reading `input0` in slot 0 (its other inputs shared); returns its output.
 fn clone_op(
     g: &mut Graph,
-    names: &mut Names,
+    names: &mut Namer,
     id: NodeId,
     input0: ValueId,
     tag: &str,
@@ -882,7 +854,7 @@ fn clone_op(
 /// A copy of `step` applied to `input` alone; returns its output.
 fn clone_step(
     g: &mut Graph,
-    names: &mut Names,
+    names: &mut Namer,
     step: Step,
     input: ValueId,
     tag: &str,
@@ -979,7 +951,7 @@ fn move_class_sigmoid(
     };
     let root = tail_q.map_or(sig_out, |q| ValueId { node: q, slot: 0 });
 
-    let mut names = Names::of(g);
+    let mut names = Namer::for_graph(g);
     let mut scores: HashMap<ValueId, ValueId> = HashMap::new();
     for ((&leaf, chain), &i) in leaves.iter().zip(&cone.chains).zip(&class) {
         let tag = format!("scale{}", tensors[i].record.scale.unwrap_or(i));
@@ -1069,7 +1041,7 @@ fn move_class_sigmoid(
 /// A new initializer.
 fn add_const(
     g: &mut Graph,
-    names: &mut Names,
+    names: &mut Namer,
     base: &str,
     dtype: DType,
     dims: &[i64],
@@ -1086,7 +1058,7 @@ fn add_const(
 /// A new op node of the default domain; returns its output.
 fn add_op(
     g: &mut Graph,
-    names: &mut Names,
+    names: &mut Namer,
     op_type: &str,
     inputs: &[ValueId],
     attributes: Vec<proto::AttributeProto>,
@@ -1110,7 +1082,7 @@ fn add_score_sums(g: &mut Graph, tensors: &mut Vec<HeadTensor>, cx: &PassCx) -> 
     if cx.opsets.get("").copied().unwrap_or(0) < 13 {
         return Err("head layout rknn: the class-score sum needs ReduceSum with axes as an input (opset 13 or later)".into());
     }
-    let mut names = Names::of(g);
+    let mut names = Namer::for_graph(g);
     let zero = add_const(
         g,
         &mut names,

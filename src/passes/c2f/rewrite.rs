@@ -3,7 +3,6 @@
 //! Both keep the quantization valid in every form: a QDQ graph gets Q/DQ pairs around what it
 //! adds (with parameters it already had), a QOperator graph gets integer ops.
 
-use std::collections::HashSet;
 use std::ops::Range;
 
 use bytes::Bytes;
@@ -11,44 +10,17 @@ use bytes::Bytes;
 use super::blocks::{AttentionResidual, C3k};
 use super::view::data_slots;
 use crate::ir::attrs;
+use crate::ir::build::Namer;
 use crate::ir::consts::constant;
 use crate::ir::quant::params_from_inputs;
 use crate::ir::rewire::bypass;
 use crate::ir::{DType, Graph, Initializer, NodeId, NodeKind, Op, OpNode, Port, Value, ValueId};
 use crate::proto;
 
-/// Fresh value and node names.
-pub struct Names(HashSet<String>);
-
-impl Names {
-    pub fn of(g: &Graph) -> Names {
-        let mut taken = HashSet::new();
-        for id in g.nodes() {
-            let node = g.node(id);
-            taken.extend(node.outputs.iter().map(|v| v.name.clone()));
-            if let Some(op) = node.as_op() {
-                taken.insert(op.name().to_string());
-            }
-        }
-        Names(taken)
-    }
-
-    fn fresh(&mut self, base: &str) -> String {
-        let mut name = base.to_string();
-        let mut k = 1;
-        while self.0.contains(&name) {
-            name = format!("{base}_{k}");
-            k += 1;
-        }
-        self.0.insert(name.clone());
-        name
-    }
-}
-
 /// Adds a one-output op named after `base`.
 fn add_op(
     g: &mut Graph,
-    names: &mut Names,
+    names: &mut Namer,
     (domain, op_type): (&str, &str),
     attributes: Vec<proto::AttributeProto>,
     base: &str,
@@ -73,7 +45,7 @@ fn add_op(
 /// requantized by a DequantizeLinear → QuantizeLinear pair instead.
 pub fn drop_attention(
     g: &mut Graph,
-    names: &mut Names,
+    names: &mut Namer,
     att: &AttentionResidual,
 ) -> Result<(), String> {
     let add = att.add;
@@ -150,7 +122,7 @@ fn input_params_slots(op: Op, slot: u32) -> Option<(u32, u32)> {
 /// (nothing changed) when a reader keeps no input parameters or `out` is a graph output.
 fn reread_quantized(
     g: &mut Graph,
-    names: &mut Names,
+    names: &mut Namer,
     out: ValueId,
     x: ValueId,
     sx: ValueId,
@@ -183,7 +155,7 @@ fn reread_quantized(
 /// A QLinearConv's int32 bias (scale `s_x·s_w`) for a new input scale `sx`.
 fn requantize_bias(
     g: &mut Graph,
-    names: &mut Names,
+    names: &mut Namer,
     conv: NodeId,
     sx: ValueId,
 ) -> Result<(), String> {
@@ -231,7 +203,7 @@ fn add_const(g: &mut Graph, name: &str, dtype: DType, dims: &[i64], bytes: Vec<u
 /// the Add's output quantization (inputs 6, 7).
 fn requantize(
     g: &mut Graph,
-    names: &mut Names,
+    names: &mut Namer,
     add: NodeId,
     slot: u32,
     x: ValueId,
@@ -277,7 +249,7 @@ fn requantize(
 /// The Bottleneck's two 3×3 convolutions take the weights of cv1 and of the half of cv3 that read
 /// the chain, as their centre tap (zero elsewhere); nothing of that shape exists in the C3k. The
 /// chain, cv2 and the inner Concat become dead. Float and QDQ forms only.
-pub fn c3k_to_bottleneck(g: &mut Graph, names: &mut Names, block: &C3k) -> Result<(), String> {
+pub fn c3k_to_bottleneck(g: &mut Graph, names: &mut Namer, block: &C3k) -> Result<(), String> {
     if g.node(block.cv1.id).op() != Some(Op::Conv) || g.node(block.cv3.id).op() != Some(Op::Conv) {
         return Err("integer (QOperator) convolutions: the C3k is left as it is".into());
     }
@@ -334,7 +306,7 @@ fn out_channels(g: &Graph, conv: NodeId) -> Result<i64, String> {
 /// `None`) become the centre tap, the other taps zero (the weight's zero point when quantized).
 fn widen(
     g: &mut Graph,
-    names: &mut Names,
+    names: &mut Namer,
     conv: NodeId,
     keep: Option<Range<i64>>,
 ) -> Result<(), String> {
@@ -427,7 +399,7 @@ fn readers_of(g: &Graph, v: ValueId) -> Result<Vec<(NodeId, u32)>, String> {
 }
 
 /// `end` becomes `x + end` for every reader; in QDQ form the sum is quantized like `end`.
-fn add_shortcut(g: &mut Graph, names: &mut Names, x: ValueId, end: ValueId) -> Result<(), String> {
+fn add_shortcut(g: &mut Graph, names: &mut Namer, x: ValueId, end: ValueId) -> Result<(), String> {
     let quantizer = g
         .uses(end)
         .into_iter()
