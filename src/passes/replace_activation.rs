@@ -33,18 +33,17 @@
 //! float op, and fold-qdq then produces the integer form; after fold-qdq the same rewrite would
 //! need the requantizing QOperator form above, which the Ethos-N mapping runs on the CPU.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 
-use bytes::Bytes;
-
 use crate::ir::attrs;
+use crate::ir::build::{add_const, Namer};
 use crate::ir::consts::constant;
 use crate::ir::op::{is_onnx_domain, MS_DOMAIN};
 use crate::ir::quant::{int_range, params_from_inputs, qdq_params, QuantParams};
 use crate::ir::rewire::bypass;
-use crate::ir::{DType, Graph, Initializer, NodeId, NodeKind, Op, OpNode, Port, Value, ValueId};
+use crate::ir::{DType, Graph, NodeId, NodeKind, Op, OpNode, Port, Value, ValueId};
 use crate::pass::{Changed, Pass, PassCx};
 use crate::proto;
 
@@ -131,17 +130,7 @@ impl Pass for ReplaceActivation {
         let order = g
             .op_order()
             .map_err(|c| format!("cycle through '{}'", c.node))?;
-        let mut names: HashSet<String> = g
-            .nodes()
-            .into_iter()
-            .flat_map(|n| {
-                g.node(n)
-                    .outputs
-                    .iter()
-                    .map(|v| v.name.clone())
-                    .collect::<Vec<_>>()
-            })
-            .collect();
+        let mut names = Namer::for_graph(g);
         let mut constants = HashMap::new();
         let mut replaced: Vec<Source> = Vec::new();
         for id in order {
@@ -482,7 +471,7 @@ fn output_quantizer(g: &Graph, y: ValueId) -> Option<(NodeId, QuantParams)> {
 struct Rewriter<'a> {
     g: &'a mut Graph,
     cx: &'a mut PassCx,
-    names: &'a mut HashSet<String>,
+    names: &'a mut Namer,
     /// The bounds this run added, by type and bytes: every clamp of a run shares them.
     constants: &'a mut HashMap<(DType, Vec<u8>), ValueId>,
     activation: Activation,
@@ -757,27 +746,14 @@ impl Rewriter<'_> {
             return v;
         }
         let name = self.fresh_name(base);
-        let data = self.g.pool.intern(Bytes::from(bytes.clone()));
-        let init = Initializer::raw(&name, dtype, &[], data);
-        let ty = init.ty();
-        let node = self
-            .g
-            .add_node(NodeKind::Initializer(init), vec![Value::typed(name, ty)]);
-        let v = ValueId { node, slot: 0 };
+        let v = add_const(self.g, name, dtype, &[], bytes.clone());
         self.constants.insert((dtype, bytes), v);
         v
     }
 
     fn fresh_name(&mut self, base: &str) -> String {
-        let base = if base.is_empty() { "activation" } else { base };
-        let mut name = base.to_string();
-        let mut k = 1;
-        while self.names.contains(&name) {
-            name = format!("{base}_{k}");
-            k += 1;
-        }
-        self.names.insert(name.clone());
-        name
+        self.names
+            .fresh(if base.is_empty() { "activation" } else { base })
     }
 }
 

@@ -42,7 +42,6 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::str::FromStr;
 
-use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use crate::ir::build::Namer;
@@ -50,9 +49,7 @@ use crate::ir::consts::{constant, is_constant};
 use crate::ir::extract::{declaration, extract};
 use crate::ir::quant::{qdq_params, quant_of};
 use crate::ir::rewire::bypass;
-use crate::ir::{
-    attrs, DType, Graph, Initializer, NodeId, NodeKind, Op, OpNode, Port, Value, ValueId,
-};
+use crate::ir::{attrs, DType, Graph, NodeId, NodeKind, Op, OpNode, Port, Value, ValueId};
 use crate::pass::{Changed, Pass, PassCx, SideModel};
 use crate::proto;
 use crate::target::Target;
@@ -1048,11 +1045,7 @@ fn add_const(
     bytes: Vec<u8>,
 ) -> ValueId {
     let name = names.fresh(base);
-    let data = g.pool.intern(Bytes::from(bytes));
-    let init = Initializer::raw(&name, dtype, dims, data);
-    let ty = init.ty();
-    let node = g.add_node(NodeKind::Initializer(init), vec![Value::typed(name, ty)]);
-    ValueId { node, slot: 0 }
+    crate::ir::build::add_const(g, name, dtype, dims, bytes)
 }
 
 /// A new op node of the default domain; returns its output.

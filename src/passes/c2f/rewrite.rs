@@ -5,16 +5,14 @@
 
 use std::ops::Range;
 
-use bytes::Bytes;
-
 use super::blocks::{AttentionResidual, C3k};
 use super::view::data_slots;
 use crate::ir::attrs;
-use crate::ir::build::Namer;
+use crate::ir::build::{add_const, Namer};
 use crate::ir::consts::constant;
 use crate::ir::quant::params_from_inputs;
 use crate::ir::rewire::bypass;
-use crate::ir::{DType, Graph, Initializer, NodeId, NodeKind, Op, OpNode, Port, Value, ValueId};
+use crate::ir::{DType, Graph, NodeId, Op, OpNode, Port, Value, ValueId};
 use crate::proto;
 
 /// Adds a one-output op named after `base`.
@@ -183,20 +181,9 @@ fn requantize_bias(
         bytes.extend(q.to_le_bytes());
     }
     let name = names.fresh(&format!("{}_rescaled", g.value(b).name));
-    let new_b = add_const(g, &name, DType::I32, &bias.0, bytes);
+    let new_b = add_const(g, name, DType::I32, &bias.0, bytes);
     g.set_input(conv, 8, Some(new_b));
     Ok(())
-}
-
-fn add_const(g: &mut Graph, name: &str, dtype: DType, dims: &[i64], bytes: Vec<u8>) -> ValueId {
-    let id = g.pool.intern(Bytes::from(bytes));
-    let init = Initializer::raw(name, dtype, dims, id);
-    let ty = init.ty();
-    let node = g.add_node(
-        NodeKind::Initializer(init),
-        vec![Value::typed(name.to_string(), ty)],
-    );
-    ValueId { node, slot: 0 }
 }
 
 /// `x` (input `slot` of QLinearAdd `add`, with its scale and zero point at `slot+1`, `slot+2`) in
@@ -356,7 +343,7 @@ fn widen(
     }
     let dims = [out_ch, kept as i64, 3, 3];
     let name = names.fresh(&format!("{}_3x3", g.value(w).name));
-    let new_w = add_const(g, &name, data.dtype, &dims, bytes);
+    let new_w = add_const(g, name, data.dtype, &dims, bytes);
     let new_w = match dq {
         Some(d) => {
             let mut inputs = g.inputs_of(d);
