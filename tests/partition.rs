@@ -169,6 +169,7 @@ fn legalised_cases_compute_the_same() {
         ("passes/legalise/pad_into_conv.npuir", 0),
         ("passes/legalise/sigmoid_requantized.npuir", 1),
         ("passes/legalise/sigmoid_int8_tvm.npuir", 1),
+        ("passes/legalise/channels_c2f_block.npuir", 0),
     ] {
         let text = std::fs::read_to_string(case).unwrap();
         let graph = npuopt::print::parse_graph(&text).unwrap();
@@ -199,5 +200,47 @@ fn legalised_cases_compute_the_same() {
             let worst = b.iter().zip(&a).map(|(x, y)| (x - y).abs()).max().unwrap();
             assert!(worst <= lsb, "{case}: {worst} LSB");
         }
+    }
+}
+
+/// At 23.02 (legacy compiler: channel concat/split only in multiples of 16) legalise aligns every
+/// C2f Split and Concat to 16-channel windows: none stays on the CPU for that rule, YOLOv8 drops
+/// to the SPPF's stride-1 max-pools as its only boundary, and the model computes bit for bit what
+/// it computed (evaluator, whole model kept).
+#[test]
+fn channel_alignment_at_23_02_is_exact_and_removes_the_16_channel_boundaries() {
+    for act in ["relu", "lrelu"] {
+        let path = format!("tests/fixtures/yolov8-femto-{act}.qdq.onnx");
+        let p = partitioned(&path, "ethos-n78@23.02");
+        for n in &p.nodes {
+            assert!(
+                !n.rule.ends_with("channels-16"),
+                "{path}: {} {}",
+                n.name,
+                n.reason
+            );
+        }
+        assert_eq!(p.summary.npu_regions, 2, "{path}");
+
+        let (original, _) = npuopt::load(std::path::Path::new(&path)).unwrap();
+        let (mut model, _) = npuopt::load(std::path::Path::new(&path)).unwrap();
+        let target = Rc::new(EthosN::from_spec("ethos-n78@23.02", None).unwrap());
+        let options = passes::Options {
+            keep_postprocess: true,
+            ..passes::Options::default()
+        };
+        let chosen = passes::configure(passes::pipeline("default").unwrap(), &options);
+        let mut cx = PassCx::for_model(&model).with_target(target);
+        PassManager::new(chosen)
+            .run(&mut model, &mut cx, |_, _| {})
+            .unwrap();
+        assert!(cx
+            .diagnostics()
+            .iter()
+            .any(|d| d.message.contains("16-channel windows (bit-exact)")));
+        let inputs = npuopt::compare::random_inputs(&original.graph, 3).unwrap();
+        let before = npuopt::eval::run(&original.graph, &inputs).unwrap();
+        let after = npuopt::eval::run(&model.graph, &inputs).unwrap();
+        assert_eq!(before, after, "{path}");
     }
 }

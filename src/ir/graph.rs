@@ -217,8 +217,9 @@ pub struct CycleError {
     pub node: String,
 }
 
-/// A dataflow graph. See the module documentation for the model.
-#[derive(Default)]
+/// A dataflow graph. See the module documentation for the model. Cloning is cheap enough for a
+/// trial rewrite (tensor data is shared, not copied).
+#[derive(Clone, Default)]
 pub struct Graph {
     g: StableDiGraph<Node, Edge>,
     inputs: Vec<NodeId>,

@@ -140,13 +140,14 @@ pub fn typed_fields_to_le(t: &proto::TensorProto) -> Result<Bytes, String> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TensorId(u32);
 
+#[derive(Clone)]
 struct Entry {
     bytes: Bytes,
     hash: u64,
 }
 
 /// Content-addressed storage for tensor data.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct TensorPool {
     entries: Vec<Entry>,
     by_hash: HashMap<u64, Vec<TensorId>>,

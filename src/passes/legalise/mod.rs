@@ -24,6 +24,7 @@
 //!
 //! Without a target (`--target`, or the default pipeline's) the pass does nothing.
 
+mod channels;
 mod pad;
 mod requantize;
 
@@ -71,6 +72,21 @@ impl Pass for Legalise {
                             Some(&name),
                             format!("folded into the padding of '{conv}' (bit-exact)"),
                         );
+                    }
+                    Ok(None) => {}
+                    Err(reason) => cx.reject(&name, reason),
+                }
+                continue;
+            }
+            if matches!(
+                g.node(id).op(),
+                Some(Op::Concat | Op::QLinearConcat | Op::Split)
+            ) {
+                let name = g.node(id).display_name();
+                match channels::align(g, &mut namer, id, target.as_ref()) {
+                    Ok(Some(note)) => {
+                        changed = true;
+                        cx.note(Some(&name), note);
                     }
                     Ok(None) => {}
                     Err(reason) => cx.reject(&name, reason),
