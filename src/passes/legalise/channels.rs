@@ -130,13 +130,15 @@ fn role(g: &Graph, id: NodeId) -> Role {
     };
     let wise = |inputs: Vec<ValueId>| Role::ChannelWise(inputs);
     match op {
-        Op::QLinearConv => match group() {
-            1 => Role::Conv,
-            g_ if g.input(id, 0).and_then(|x| channels(g, x).ok()) == Some(g_ as usize) => {
-                Role::Depthwise
+        Op::QLinearConv => {
+            let c = |v: Option<ValueId>| v.and_then(|v| channels(g, v).ok());
+            let (x, y) = (c(g.input(id, 0)), c(Some(ValueId { node: id, slot: 0 })));
+            match group() {
+                1 => Role::Conv,
+                n if x == Some(n as usize) && y == x => Role::Depthwise,
+                _ => Role::Other("a grouped convolution".into()),
             }
-            _ => Role::Other("a grouped convolution".into()),
-        },
+        }
         Op::Relu
         | Op::Clip
         | Op::LeakyRelu
@@ -226,7 +228,7 @@ impl Solver<'_> {
     fn visit(&mut self, id: NodeId) -> Result<(), String> {
         let g = self.g;
         self.touched.insert(id);
-        let outputs: Vec<ValueId> = g.values_of(id).filter(|&v| g.is_used(v)).collect();
+        let outputs: Vec<ValueId> = g.values_of(id).collect();
         match role(g, id) {
             Role::Conv => Ok(()),
             Role::Depthwise => {
@@ -234,7 +236,10 @@ impl Solver<'_> {
                 self.share(&[vec![x], outputs].concat())
             }
             Role::ChannelWise(inputs) => {
-                let c = channels(g, outputs[0])?;
+                let Some(&first) = outputs.first() else {
+                    return Ok(());
+                };
+                let c = channels(g, first)?;
                 let mut shared = outputs;
                 for v in inputs {
                     if constant(g, v).is_some() {
@@ -299,7 +304,10 @@ impl Solver<'_> {
         let mut first = 0;
         for (k, &v) in outs.iter().enumerate() {
             let size = channels(g, v)?;
-            let start = input.at[first];
+            let start = *input
+                .at
+                .get(first)
+                .ok_or_else(|| format!("'{}' has an empty piece", g.node(id).display_name()))?;
             let end = match input.at.get(first + size) {
                 Some(&next) if k + 1 < outs.len() => next,
                 _ => input.width,
@@ -365,7 +373,8 @@ pub(super) fn align(
         set_channels(&mut trial, v, l.width);
     }
     for &id in &touched {
-        rewrite_node(&mut trial, namer, id, &widened)?;
+        // Roles are read from the graph as it was: the trial's widths are already the new ones.
+        rewrite_node(&mut trial, namer, id, role(g, id), &widened)?;
     }
     for &id in &touched {
         let before = target.judge(g, id).verdict;
@@ -453,10 +462,11 @@ fn rewrite_node(
     g: &mut Graph,
     namer: &mut Namer,
     id: NodeId,
+    role: Role,
     widened: &BTreeMap<ValueId, Layout>,
 ) -> Result<(), String> {
     let out = ValueId { node: id, slot: 0 };
-    match role(g, id) {
+    match role {
         Role::Conv => {
             let input = g.input(id, 0).and_then(|x| widened.get(&x));
             widen_conv(g, namer, id, input, widened.get(&out))
@@ -519,11 +529,17 @@ fn widen(
     axis: usize,
     layout: &Layout,
     fill: &dyn Fn(usize) -> Vec<u8>,
-) -> ConstData {
+) -> Result<ConstData, String> {
     let elem = data.dtype.byte_size().unwrap_or(1);
     let outer: usize = data.dims[..axis].iter().product::<i64>().max(1) as usize;
     let inner: usize = data.dims[axis + 1..].iter().product::<i64>().max(1) as usize * elem;
     let n = layout.at.len();
+    if data.dims.get(axis) != Some(&(n as i64)) || data.bytes.len() != outer * n * inner {
+        return Err(format!(
+            "a constant of shape {:?} does not have {n} channels along axis {axis}",
+            data.dims
+        ));
+    }
     let mut source = vec![None; layout.width];
     for (c, &a) in layout.at.iter().enumerate() {
         source[a] = Some(c);
@@ -543,11 +559,11 @@ fn widen(
     }
     let mut dims = data.dims.clone();
     dims[axis] = layout.width as i64;
-    ConstData {
+    Ok(ConstData {
         dtype: data.dtype,
         dims,
         bytes: bytes.into(),
-    }
+    })
 }
 
 /// Pads a QLinearConv: extra output channels (weights at the zero point, zero bias, a copy of the
@@ -580,24 +596,32 @@ fn widen_conv(
     let mut bias = read(g, 8)?;
     let zp_of = |zp: &ConstData, o: usize| -> Vec<u8> {
         let per_channel = zp.len() > 1;
-        vec![zp.bytes[if per_channel { o } else { 0 }]]
+        vec![zp
+            .bytes
+            .get(if per_channel { o } else { 0 })
+            .copied()
+            .unwrap_or(0)]
     };
     if let Some(l) = output {
         let per_channel = zp.len() > 1;
         let row_fill = if per_channel { vec![0] } else { zp_of(&zp, 0) };
-        w = widen(&w, 0, l, &|_| row_fill.clone());
+        w = widen(&w, 0, l, &|_| row_fill.clone())?;
         if per_channel {
-            zp = widen(&zp, 0, l, &|_| vec![0]);
+            zp = widen(&zp, 0, l, &|_| vec![0])?;
         }
         if scale.len() > 1 {
-            let first = scale.bytes[..4].to_vec();
-            scale = widen(&scale, 0, l, &|_| first.clone());
+            let first = scale
+                .to_f32()
+                .and_then(|v| v.first().copied())
+                .unwrap_or(1.0);
+            let first = first.to_le_bytes().to_vec();
+            scale = widen(&scale, 0, l, &|_| first.clone())?;
         }
-        bias = bias.map(|b| widen(&b, 0, l, &|_| vec![0; 4]));
+        bias = bias.map(|b| widen(&b, 0, l, &|_| vec![0; 4])).transpose()?;
     }
     if let Some(l) = input {
         let zp_now = zp.clone();
-        w = widen(&w, 1, l, &|o| zp_of(&zp_now, o));
+        w = widen(&w, 1, l, &|o| zp_of(&zp_now, o))?;
     }
     let mut put = |g: &mut Graph, slot: u32, data: ConstData| {
         let old = g.input(id, slot).map(|v| g.value(v).name.clone());
