@@ -52,17 +52,12 @@ pub(super) fn largest_difference(a: &Graph, b: &Graph) -> Result<i64, String> {
         .iter()
         .map(|&d| d as usize)
         .collect();
-    let n: usize = dims.iter().product::<usize>().max(1);
-    // Elements of one channel plane: every (batch, channel) pair sees the same run of codes.
-    let plane: usize = dims.iter().skip(2).product::<usize>().max(1);
     let (lo, hi) = int_range(ty.dtype);
-    let codes = (hi - lo + 1) as usize;
     let mut worst = 0;
-    for start in (0..codes).step_by(plane) {
-        let values = (0..n).map(|i| lo + ((start + i % plane) % codes) as i64);
+    for values in runs(&dims, lo, hi) {
         let tensor = match ty.dtype {
-            DType::U8 => Tensor::from_vec(dims.clone(), values.map(|v| v as u8).collect()),
-            DType::I8 => Tensor::from_vec(dims.clone(), values.map(|v| v as i8).collect()),
+            DType::U8 => Tensor::from_vec(dims.clone(), values.iter().map(|&v| v as u8).collect()),
+            DType::I8 => Tensor::from_vec(dims.clone(), values.iter().map(|&v| v as i8).collect()),
             other => return Err(format!("{other} input is not an 8-bit code")),
         }
         .map_err(|e| e.reason)?;
@@ -79,4 +74,45 @@ pub(super) fn largest_difference(a: &Graph, b: &Graph) -> Result<i64, String> {
         }
     }
     Ok(worst)
+}
+
+/// The inputs that show every code in `lo..=hi` to every channel: each channel plane (the
+/// elements of one batch and channel) counts up through the codes, in as few runs as that takes.
+fn runs(dims: &[usize], lo: i64, hi: i64) -> impl Iterator<Item = Vec<i64>> + '_ {
+    let n: usize = dims.iter().product::<usize>().max(1);
+    let plane: usize = dims.iter().skip(2).product::<usize>().max(1);
+    let codes = (hi - lo + 1) as usize;
+    (0..codes).step_by(plane).map(move |start| {
+        (0..n)
+            .map(|i| lo + ((start + i % plane) % codes) as i64)
+            .collect()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::runs;
+
+    /// Every channel of every batch sees every code, whatever the plane's size.
+    #[test]
+    fn every_channel_sees_every_code() {
+        for dims in [[2, 3, 2, 2], [1, 4, 16, 25], [1, 8, 1, 1]] {
+            let plane = dims[2] * dims[3];
+            let all: Vec<Vec<i64>> = runs(&dims, -128, 127).collect();
+            assert_eq!(all.len(), 256_usize.div_ceil(plane), "{dims:?}");
+            for channel in 0..dims[0] * dims[1] {
+                let mut seen: Vec<i64> = all
+                    .iter()
+                    .flat_map(|r| r[channel * plane..(channel + 1) * plane].to_vec())
+                    .collect();
+                seen.sort_unstable();
+                seen.dedup();
+                assert_eq!(
+                    seen,
+                    (-128..=127).collect::<Vec<_>>(),
+                    "{dims:?} channel {channel}"
+                );
+            }
+        }
+    }
 }
