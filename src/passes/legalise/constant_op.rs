@@ -152,6 +152,7 @@ fn plan(g: &Graph, id: NodeId) -> Result<Option<Plan>, String> {
             .ok_or("the scales and zero points are not per-tensor constants")
     };
     let (xq, cq) = (params(x_slot + 1)?, params(c_slot + 1)?);
+    // The output's too: the convolution requantizes to them.
     params(6)?;
     if !add {
         return Ok(Some(Plan {
