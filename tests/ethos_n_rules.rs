@@ -171,6 +171,7 @@ fn conv() -> Convolution {
         output: None,
         dilation: [1, 1],
         fused_pad_attribute: None,
+        bias_missing: false,
     };
     refresh_conv(&mut c);
     c
@@ -529,8 +530,17 @@ fn to_i8(t: &mut TensorInfo) {
 // ---------------------------------------------------------------------------------------------
 // Convolution, depthwise and transpose convolution
 
+/// TVM's convolution pattern without `bias_add` does not match; npuopt's text.
+const TVM_BIAS_ADD: &str =
+    "qnn.conv2d without nn.bias_add does not match the ethos-n.qnn_conv2d pattern (bias_add is mandatory)";
+
 fn conv_cases() -> Vec<Case<Convolution>> {
     vec![
+        // A pattern that does not match is the only reason (the batch error is dropped).
+        case("conv.tvm-bias-add", U, TVM_BIAS_ADD, keep, |c| {
+            c.bias_missing = true;
+            c.input.shape[0] = 2
+        }),
         case("conv.tvm-pad-op", U, "both op and attr padding exist, must be either op/attr only or no padding",
             |c| c.fused_pad_attribute = Some(Padding::ZERO),
             |c| c.fused_pad_attribute = Some(Padding::new(1, 0, 0, 0))),
@@ -620,6 +630,7 @@ fn conv_cases() -> Vec<Case<Convolution>> {
 
 fn dwconv_cases() -> Vec<Case<Convolution>> {
     vec![
+        case("dwconv.tvm-bias-add", U, TVM_BIAS_ADD, keep, |c| c.bias_missing = true),
         case("dwconv.tvm-pad-op", U, "both op and attr padding exist, must be either op/attr only or no padding",
             |c| c.fused_pad_attribute = Some(Padding::ZERO),
             |c| c.fused_pad_attribute = Some(Padding::new(0, 0, 0, 2))),
@@ -3461,6 +3472,32 @@ fn tvm_checks_run_only_in_the_tvm_profile() {
     }
     let parsed: Profile = "tvm-3.2.0".parse().unwrap();
     assert_eq!(check(&op, &parsed).rule, "conv.tvm-pad-op");
+}
+
+/// A convolution without a bias: TVM's pattern does not match it (23.02); the library, which
+/// is described the zero bias its compiler synthesises, runs it in every release without TVM.
+#[test]
+fn a_missing_bias_matters_only_to_tvm() {
+    for (op, rule) in [
+        (Operation::Convolution(conv()), "conv.tvm-bias-add"),
+        (
+            Operation::DepthwiseConvolution(dwconv()),
+            "dwconv.tvm-bias-add",
+        ),
+    ] {
+        let mut op = op;
+        if let Operation::Convolution(c) | Operation::DepthwiseConvolution(c) = &mut op {
+            c.bias_missing = true;
+        }
+        assert_eq!(summary(&check(&op, &tvm())), (U, rule, TVM_BIAS_ADD));
+        for release in Release::ALL {
+            assert_eq!(check(&op, &sl(release)), Verdict::supported(), "{release}");
+        }
+        assert_eq!(
+            check(&op, &Profile::new(Release::R25_03)),
+            Verdict::supported()
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

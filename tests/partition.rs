@@ -160,17 +160,22 @@ fn qdq_units_are_judged_as_units_without_passes() {
     assert_eq!(v["summary"]["npu_mac_fraction"], 1.0);
 }
 
-/// legalise's rewrites compute what the model computed: the Pad folded into a convolution
-/// bit for bit, the requantized Sigmoid within 1 LSB (evaluator, random inputs).
+/// legalise's rewrites compute what the model computed: the Pad folded into a convolution and
+/// the synthesised zero bias bit for bit; the requantized Sigmoid and the constant Mul/Add as
+/// depthwise convolutions within 1 LSB (evaluator, random inputs).
 #[test]
 fn legalised_cases_compute_the_same() {
     use npuopt::ir::Model;
     for (case, lsb) in [
         ("passes/legalise/pad_into_conv.npuir", 0),
+        ("passes/legalise/conv_bias_tvm.npuir", 0),
         ("passes/legalise/sigmoid_requantized.npuir", 1),
         ("passes/legalise/sigmoid_int8_tvm.npuir", 1),
         ("passes/legalise/channels_c2f_block.npuir", 0),
         ("passes/legalise/channels_through_depthwise.npuir", 0),
+        ("passes/legalise/mul_scalar_depthwise.npuir", 1),
+        ("passes/legalise/mul_per_channel.npuir", 0),
+        ("passes/legalise/add_per_channel.npuir", 1),
     ] {
         let text = std::fs::read_to_string(case).unwrap();
         let graph = npuopt::print::parse_graph(&text).unwrap();

@@ -1,6 +1,6 @@
 //! `legalise`: exact rewrites that move work onto the target's NPU, applied only where they do.
 //!
-//! Two rewrites so far. First, a constant Pad whose padding value is the zero point of the
+//! Five rewrites. First, a constant Pad whose padding value is the zero point of the
 //! QLinearConv it alone feeds is folded into the convolution's own padding (the convolution pads
 //! with its input zero point: bit-exact), when the target keeps the Pad on the CPU and runs the
 //! padded convolution — TensorFlow-style exports write `Pad → Conv(VALID)` for asymmetric padding.
@@ -22,15 +22,36 @@
 //! rewrite is also tried on the node alone first and kept only when the target then runs every
 //! node of it, so it never adds nodes that stay on the CPU.
 //!
+//! Third, a QLinearMul or QLinearAdd of an activation and a constant that is one number or one
+//! number per channel — the NPU does not broadcast — becomes a 1×1 depthwise QLinearConv, the
+//! constant in its weights (Mul) or its bias (Add), as TVM's ConvertEquivalents does; proven
+//! within 1 LSB the same way, over every input code at every channel ([`constant_op`]).
+//!
+//! Fourth, a QLinearConv without a bias gets an explicit zero bias where the target runs it only
+//! with one (TVM's convolution pattern requires `bias_add`): bit-exact ([`bias`]). Convolutions
+//! are visited first, so that a Pad in front of one sees it with its bias.
+//!
+//! Fifth, for releases whose compiler concatenates and splits along channels only in multiples
+//! of 16, the tensors around such a Concat or Split are widened into 16-channel windows, the
+//! padding made by the producing convolution and read with zero weights: bit-exact
+//! ([`channels`]).
+//!
 //! Without a target (`--target`, or the default pipeline's) the pass does nothing.
 
+mod bias;
 mod channels;
+mod constant_op;
+mod exhaustive;
 mod pad;
 mod requantize;
 
 use crate::ir::build::Namer;
-use crate::ir::{Graph, Op};
+use crate::ir::quant::QuantParams;
+use crate::ir::{Graph, NodeId, Op};
 use crate::pass::{Changed, Pass, PassCx};
+use crate::target::Target;
+use bias::add_zero_bias;
+use constant_op::constant_operand_to_depthwise;
 use pad::fold_pad_into_conv;
 use requantize::requantize_output;
 
@@ -42,7 +63,8 @@ impl Pass for Legalise {
     }
 
     fn summary(&self) -> &'static str {
-        "exact rewrites that move work onto the target NPU (requantize fixed-quantization outputs)"
+        "exact rewrites that move work onto the target NPU (pad folding, requantized outputs, \
+         constant Mul/Add as depthwise convolutions, explicit zero biases, 16-channel alignment)"
     }
 
     fn exact(&self) -> bool {
@@ -54,66 +76,60 @@ impl Pass for Legalise {
             cx.note(None, "no target is named; nothing to legalise");
             return Ok(Changed::No);
         };
-        let order = g
+        let mut order = g
             .op_order()
             .map_err(|c| format!("cycle through '{}'", c.node))?;
+        // Convolutions first: a Pad in front of one then sees it with the bias it may gain.
+        order.sort_by_key(|&id| g.node(id).op() != Some(Op::QLinearConv));
         let mut namer = Namer::for_graph(g);
         let mut changed = false;
         for id in order {
             if !g.contains(id) || target.judge(g, id).verdict.runs_on_npu() {
                 continue;
             }
-            if g.node(id).op() == Some(Op::Pad) {
-                let name = g.node(id).display_name();
-                match fold_pad_into_conv(g, id, target.as_ref()) {
-                    Ok(Some(conv)) => {
-                        changed = true;
-                        cx.note(
-                            Some(&name),
-                            format!("folded into the padding of '{conv}' (bit-exact)"),
-                        );
-                    }
-                    Ok(None) => {}
-                    Err(reason) => cx.reject(&name, reason),
-                }
-                continue;
-            }
-            if matches!(
-                g.node(id).op(),
-                Some(Op::Concat | Op::QLinearConcat | Op::Split)
-            ) {
-                let name = g.node(id).display_name();
-                match channels::align(g, &mut namer, id, target.as_ref()) {
-                    Ok(Some(note)) => {
-                        changed = true;
-                        cx.note(Some(&name), note);
-                    }
-                    Ok(None) => {}
-                    Err(reason) => cx.reject(&name, reason),
-                }
-                continue;
-            }
-            let Some(fixed) = target.required_output_quant(g, id) else {
-                continue;
-            };
             let name = g.node(id).display_name();
-            match requantize_output(g, &mut namer, id, &fixed, target.as_ref()) {
-                Ok(lsb) => {
+            match legalise_node(g, &mut namer, id, target.as_ref()) {
+                Ok(Some(note)) => {
                     changed = true;
-                    cx.note(
-                        Some(&name),
-                        format!(
-                            "computed at the NPU's output quantization (scale {}, zero point {}) \
-                             and requantized to the model's: at most {lsb} LSB from the original \
-                             over every input code",
-                            fixed.scale[0],
-                            fixed.zp()
-                        ),
-                    );
+                    cx.note(Some(&name), note);
                 }
+                Ok(None) => {}
                 Err(reason) => cx.reject(&name, reason),
             }
         }
         Ok(Changed::from(changed))
     }
+}
+
+/// The rewrite for one node the target keeps on the CPU: the note to record when it applied,
+/// `None` when none applies, or why the one that applies was refused.
+fn legalise_node(
+    g: &mut Graph,
+    namer: &mut Namer,
+    id: NodeId,
+    target: &dyn Target,
+) -> Result<Option<String>, String> {
+    match g.node(id).op() {
+        Some(Op::Pad) => Ok(fold_pad_into_conv(g, id, target)?
+            .map(|conv| format!("folded into the padding of '{conv}' (bit-exact)"))),
+        Some(Op::QLinearConv) => add_zero_bias(g, namer, id, target),
+        Some(Op::QLinearMul | Op::QLinearAdd) => {
+            constant_operand_to_depthwise(g, namer, id, target)
+        }
+        Some(Op::Concat | Op::QLinearConcat | Op::Split) => channels::align(g, namer, id, target),
+        _ => match target.required_output_quant(g, id) {
+            Some(fixed) => requantize_output(g, namer, id, &fixed, target)
+                .map(|lsb| Some(requantized_note(&fixed, lsb))),
+            None => Ok(None),
+        },
+    }
+}
+
+fn requantized_note(fixed: &QuantParams, lsb: i64) -> String {
+    format!(
+        "computed at the NPU's output quantization (scale {}, zero point {}) and requantized to \
+         the model's: at most {lsb} LSB from the original over every input code",
+        fixed.scale[0],
+        fixed.zp()
+    )
 }

@@ -1,10 +1,9 @@
 //! An operation whose output quantization the target fixes is computed at that quantization and
 //! requantized to the model's, when that is within 1 LSB over every input code.
 
-use crate::eval::{self, Tensor};
+use super::exhaustive::{largest_difference, node_alone};
 use crate::ir::build::{add_const, Namer};
-use crate::ir::extract::extract;
-use crate::ir::quant::{int_range, quant_of, QuantParams};
+use crate::ir::quant::{quant_of, QuantParams};
 use crate::ir::{DType, Graph, NodeId, Op, OpNode, Port, TensorType, Value, ValueId};
 use crate::proto;
 use crate::target::Target;
@@ -32,21 +31,8 @@ pub(super) fn requantize_output(
     let model = quant_of(g, out)
         .filter(QuantParams::is_per_tensor)
         .ok_or("the output's quantization is not a per-tensor constant")?;
-    let x = g.input(id, 0).ok_or("input 0 is missing")?;
-
-    // The node alone, with the constants it reads, before and after the rewrite.
-    let mut members: Vec<NodeId> = (1..5)
-        .filter_map(|s| g.input(id, s))
-        .map(|v| v.node)
-        .collect();
-    members.push(id);
-    let original = extract(g, &members, &[x], &[out])?;
-    let mut rewritten = extract(g, &members, &[x], &[out])?;
-    let alone = rewritten
-        .nodes()
-        .into_iter()
-        .find(|&n| rewritten.node(n).op() == Some(Op::QLinearSigmoid))
-        .ok_or("the extracted node is missing")?;
+    let (original, _) = node_alone(g, id)?;
+    let (mut rewritten, alone) = node_alone(g, id)?;
     let mut names = Namer::for_graph(&rewritten);
     let added = rewrite(&mut rewritten, &mut names, alone, fixed)?;
     for n in [alone, added.0, added.1] {
@@ -59,11 +45,7 @@ pub(super) fn requantize_output(
             ));
         }
     }
-    let lsb = largest_difference(
-        &original,
-        &rewritten,
-        &rewritten.value(x_of(&rewritten)).name,
-    )?;
+    let lsb = largest_difference(&original, &rewritten)?;
     if lsb > 1 {
         return Err(format!(
             "computing at the NPU's output quantization (scale {}, zero point {}) and requantizing \
@@ -77,55 +59,6 @@ pub(super) fn requantize_output(
     }
     rewrite(g, namer, id, fixed)?;
     Ok(lsb)
-}
-
-/// The graph input of an extracted one-node graph.
-fn x_of(g: &Graph) -> ValueId {
-    let input = g.inputs()[0];
-    ValueId {
-        node: input,
-        slot: 0,
-    }
-}
-
-/// Runs `a` and `b` on every code of their 8-bit input and returns the largest output difference.
-fn largest_difference(a: &Graph, b: &Graph, input: &str) -> Result<i64, String> {
-    let ty = a
-        .value(x_of(a))
-        .ty
-        .clone()
-        .ok_or("the input's type is not known")?;
-    let dims: Vec<usize> = ty
-        .static_dims()
-        .ok_or("the input's shape is not static")?
-        .iter()
-        .map(|&d| d as usize)
-        .collect();
-    let n: usize = dims.iter().product::<usize>().max(1);
-    let (lo, hi) = int_range(ty.dtype);
-    let codes = (hi - lo + 1) as usize;
-    let mut worst = 0;
-    for start in (0..codes).step_by(n) {
-        let values = (0..n).map(|i| lo + ((start + i) % codes) as i64);
-        let tensor = match ty.dtype {
-            DType::U8 => Tensor::from_vec(dims.clone(), values.map(|v| v as u8).collect()),
-            DType::I8 => Tensor::from_vec(dims.clone(), values.map(|v| v as i8).collect()),
-            other => return Err(format!("{other} input is not an 8-bit code")),
-        }
-        .map_err(|e| e.reason)?;
-        let inputs = [(input.to_string(), tensor)];
-        let ya = eval::run(a, &inputs).map_err(|e| e.to_string())?;
-        let yb = eval::run(b, &inputs).map_err(|e| e.to_string())?;
-        for ((_, ta), (_, tb)) in ya.iter().zip(&yb) {
-            let (va, vb) = (
-                ta.to_i64s("output").map_err(|e| e.reason)?,
-                tb.to_i64s("output").map_err(|e| e.reason)?,
-            );
-            let d = va.iter().zip(&vb).map(|(p, q)| (p - q).abs()).max();
-            worst = worst.max(d.unwrap_or(0));
-        }
-    }
-    Ok(worst)
 }
 
 /// `y = op(…, sy, zy)` → `t = op(…, fixed)`, `y = QuantizeLinear(DequantizeLinear(t), sy, zy)`;

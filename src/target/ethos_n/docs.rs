@@ -104,6 +104,11 @@ fn is_no_query(check: &Check) -> bool {
     check.id.ends_with(".no-query")
 }
 
+/// A TVM pattern that does not match (a convolution without `bias_add`): TVM gives no reason.
+fn is_pattern_mismatch(check: &Check) -> bool {
+    check.id.ends_with(".tvm-bias-add")
+}
+
 /// The releases in which the operation's query exists: those with a check other than the
 /// `no-query` marker.
 fn query_releases(kind: OpKind) -> Releases {
@@ -167,6 +172,11 @@ fn message_cell(check: &Check) -> String {
     } else if is_no_query(check) {
         format!(
             "`{}` *(npuopt's text: the library has no such query)*",
+            check.message
+        )
+    } else if is_pattern_mismatch(check) {
+        format!(
+            "`{}` *(npuopt's text: TVM gives no reason when its pattern does not match)*",
             check.message
         )
     } else {

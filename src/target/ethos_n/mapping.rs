@@ -7,8 +7,10 @@
 //! all (float ops, shape computations, the Q/DQ at a float boundary) gets a reason saying so.
 //!
 //! A missing convolution bias is described as a zero bias with the scales the library wants: the
-//! NPU compiler synthesises it (TVM demanded an explicit `bias_add`; that is its front end's
-//! limitation, not the hardware's).
+//! NPU compiler synthesises it. The description also says the bias is missing, because TVM's
+//! convolution pattern demands an explicit `bias_add`: the profile with TVM's front end (23.02)
+//! keeps such a convolution on the CPU, later ones run it, and `legalise` gives it an explicit
+//! zero bias where that moves it to the NPU. That is TVM's limitation, not the hardware's.
 
 use super::npu::{
     Concatenation, Convolution, DataFormat, DataType, DepthToSpace, DepthToSpaceMode, Elementwise,
@@ -360,6 +362,7 @@ fn conv(g: &Graph, id: NodeId, op: &OpNode) -> Mapped {
             dil.get(1).copied().unwrap_or(1) as u32,
         ],
         fused_pad_attribute: None,
+        bias_missing: g.input(id, 8).is_none(),
     };
     if depthwise {
         Ok(Operation::DepthwiseConvolution(conv))

@@ -387,6 +387,10 @@ pub struct Convolution {
     /// (TVM's `nn.pad → qnn.conv2d` pattern), the convolution's own padding attribute, which
     /// TVM requires to be zero. `None` when there is no Pad operation.
     pub fused_pad_attribute: Option<Padding>,
+    /// The model gives no bias; `bias` describes the zero bias the library's compiler
+    /// synthesises. TVM's convolution pattern requires an `nn.bias_add`, so only its front end
+    /// cares.
+    pub bias_missing: bool,
 }
 
 pub type DepthwiseConvolution = Convolution;
@@ -1035,6 +1039,7 @@ mod tests {
             output: None,
             dilation: [1, 1],
             fused_pad_attribute: None,
+            bias_missing: false,
         };
         let out = conv.expected_output();
         assert_eq!(out.shape, [1, 8, 8, 4]);

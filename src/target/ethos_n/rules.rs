@@ -306,6 +306,13 @@ macro_rules! tvm_dtype {
     };
 }
 
+/// Not TVM's text (a pattern that does not match has none): npuopt's, in TVM's terms.
+macro_rules! tvm_bias_add {
+    () => {
+        "qnn.conv2d without nn.bias_add does not match the ethos-n.qnn_conv2d pattern (bias_add is mandatory)"
+    };
+}
+
 #[rustfmt::skip]
 static CHECKS: &[Check] = &[
     // ---- Addition (IsAdditionSupported) ----
@@ -404,6 +411,7 @@ static CHECKS: &[Check] = &[
         |_, op| own_zero_point(&op.info)),
 
     // ---- Convolution (IsConvolutionSupported) ----
+    check!(Convolution, "conv.tvm-bias-add", TVM_ALONE, ALL, U, tvm_bias_add!(), |_, op| tvm::bias_add(op.bias_missing)),
     check!(Convolution, "conv.tvm-pad-op", TVM, ALL, U, "both op and attr padding exist, must be either op/attr only or no padding",
         |_, op| tvm::fused_pad_attribute(op.fused_pad_attribute)),
     check!(Convolution, "conv.tvm-dilation", TVM, ALL, U, "dilation={}, dilation must = [1, 1]", |_, op| tvm::dilation(op.dilation)),
@@ -509,6 +517,7 @@ static CHECKS: &[Check] = &[
         |_, op| require(op.block_size == 2, || format!("block size {}, must be 2", op.block_size))),
 
     // ---- DepthwiseConvolution (IsDepthwiseConvolutionSupported) ----
+    check!(DepthwiseConvolution, "dwconv.tvm-bias-add", TVM_ALONE, ALL, U, tvm_bias_add!(), |_, op| tvm::bias_add(op.bias_missing)),
     check!(DepthwiseConvolution, "dwconv.tvm-pad-op", TVM, ALL, U, "both op and attr padding exist, must be either op/attr only or no padding",
         |_, op| tvm::fused_pad_attribute(op.fused_pad_attribute)),
     check!(DepthwiseConvolution, "dwconv.tvm-dilation", TVM, ALL, U, "dilation={}, dilation must = [1, 1]", |_, op| tvm::dilation(op.dilation)),

@@ -69,6 +69,18 @@ pub fn fused_pad_attribute(attribute: Option<Padding>) -> Outcome {
     }
 }
 
+/// Convolutions: the `ethos-n.qnn_conv2d` pattern is `qnn.conv2d → nn.bias_add →
+/// qnn.requantize`, the `bias_add` mandatory. A convolution without a bias does not match, and
+/// TVM says nothing about a pattern that does not match: the text is npuopt's, in TVM's terms.
+pub fn bias_add(bias_missing: bool) -> Outcome {
+    if !bias_missing {
+        return Ok(());
+    }
+    Err(Failure::new(
+        "no bias input, must have one (TVM's pattern qnn.conv2d → nn.bias_add → qnn.requantize)",
+    ))
+}
+
 /// Depth-to-space: `mode=X, mode must = DCR` (TVM returns this error alone).
 pub fn depth_to_space_mode(mode: DepthToSpaceMode) -> Outcome {
     if mode == DepthToSpaceMode::Dcr {
