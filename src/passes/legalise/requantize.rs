@@ -5,8 +5,9 @@
 //! Two kinds of operation, two kinds of proof:
 //! - elementwise on 8-bit codes (QLinearSigmoid, a `DequantizeLinear → Tanh → QuantizeLinear`
 //!   unit): the original and the rewrite are run in the evaluator on every input code;
-//! - a mean over height and width (QLinearGlobalAveragePool, which the Ethos-N runs only at its
-//!   input's quantization): too many input combinations to run, so the bound is proven, see
+//! - a mean over height and width (QLinearGlobalAveragePool, or a `DequantizeLinear → ReduceMean
+//!   → QuantizeLinear` unit; the Ethos-N runs a mean only at its input's quantization): too many
+//!   input combinations to run, so the bound is proven, see
 //!   [`MAX_MEAN_SCALE_RATIO`].
 
 use crate::eval::{self, Tensor};
@@ -63,38 +64,40 @@ fn fixed_output(g: &Graph, id: NodeId) -> Result<Option<FixedOutput>, String> {
     match g.node(id).op() {
         Some(Op::QLinearSigmoid) => Ok(Some(alone(Proof::EveryCode))),
         Some(Op::QLinearGlobalAveragePool) => Ok(Some(alone(Proof::MeanScaleRatio))),
-        Some(Op::Tanh) => tanh_unit(g, id).map(Some),
+        Some(Op::Tanh) => qdq_unit(g, id, Proof::EveryCode).map(Some),
+        Some(Op::ReduceMean) => qdq_unit(g, id, Proof::MeanScaleRatio).map(Some),
         Some(Op::DequantizeLinear | Op::QuantizeLinear) => Ok(None),
         _ => Err(format!(
             "requantizing the output of '{}' is not implemented (only of QLinearSigmoid, \
-             QLinearGlobalAveragePool and a DequantizeLinear → Tanh → QuantizeLinear unit)",
+             QLinearGlobalAveragePool, and the Tanh or ReduceMean of a DequantizeLinear → op → \
+             QuantizeLinear unit)",
             g.node(id).display_name()
         )),
     }
 }
 
-/// The `DequantizeLinear → Tanh → QuantizeLinear` unit around `tanh`.
-fn tanh_unit(g: &Graph, tanh: NodeId) -> Result<FixedOutput, String> {
+/// The `DequantizeLinear → op → QuantizeLinear` unit around `core`.
+fn qdq_unit(g: &Graph, core: NodeId, proof: Proof) -> Result<FixedOutput, String> {
     let dq = g
-        .input(tanh, 0)
+        .input(core, 0)
         .map(|v| v.node)
         .filter(|&n| g.node(n).op() == Some(Op::DequantizeLinear))
-        .ok_or("the Tanh's input is not dequantized")?;
+        .ok_or("the input is not dequantized")?;
     let y = ValueId {
-        node: tanh,
+        node: core,
         slot: 0,
     };
     let q = match g.uses(y).as_slice() {
         [(q, Port::Input(0))] if !g.is_output(y) && g.node(*q).op() == Some(Op::QuantizeLinear) => {
             *q
         }
-        _ => return Err("the Tanh's output is not read by one QuantizeLinear alone".into()),
+        _ => return Err("the output is not read by one QuantizeLinear alone".into()),
     };
     Ok(FixedOutput {
-        members: vec![dq, tanh, q],
+        members: vec![dq, core, q],
         quantizer: q,
         scale_slot: 1,
-        proof: Proof::EveryCode,
+        proof,
     })
 }
 
@@ -345,7 +348,7 @@ mod tests {
 
     /// A 7×7 mean of a `[1,16,7,7]` u8 tensor from scale `sx` to `sy` (zero points 10 and 5).
     fn mean(sx: f32, sy: f32) -> Graph {
-        let text = format!(
+        graph(&format!(
             "input %x \"x\": u8[1,16,7,7]
              const %sx: f32[] = [{sx}]
              const %zx: u8[] = [10]
@@ -353,8 +356,27 @@ mod tests {
              const %zy: u8[] = [5]
              %y = com.microsoft.QLinearGlobalAveragePool(%x, %sx, %zx, %sy, %zy)  # gap
              output %y \"y\""
-        );
-        let mut g = crate::print::parse_graph(&text).unwrap();
+        ))
+    }
+
+    /// [`mean`] as the QDQ unit `DequantizeLinear → ReduceMean → QuantizeLinear`, in float.
+    fn reduce_mean(sx: f32, sy: f32) -> Graph {
+        graph(&format!(
+            "input %x \"x\": u8[1,16,7,7]
+             const %sx: f32[] = [{sx}]
+             const %zx: u8[] = [10]
+             const %sy: f32[] = [{sy}]
+             const %zy: u8[] = [5]
+             const %axes: i64[2] = [-2, -1]
+             %d = DequantizeLinear(%x, %sx, %zx)  # dq
+             %m = ReduceMean(%d, %axes)  # mean
+             %y = QuantizeLinear(%m, %sy, %zy)  # q
+             output %y \"y\""
+        ))
+    }
+
+    fn graph(text: &str) -> Graph {
+        let mut g = crate::print::parse_graph(text).unwrap();
         let opsets: BTreeMap<String, i64> = [
             (String::new(), crate::testing::CASE_OPSET),
             (crate::ir::op::MS_DOMAIN.to_string(), 1),
@@ -414,6 +436,20 @@ mod tests {
         });
         assert_eq!(worst(&original, &g, random), 1);
         assert_eq!(worst(&original, &g, every_sum()), 1);
+    }
+
+    #[test]
+    fn a_requantized_reducemean_unit_is_within_one_lsb_for_every_sum() {
+        for (sx, sy) in [(0.05, 0.03), (0.0398, 0.02)] {
+            let original = reduce_mean(sx, sy);
+            let mut g = reduce_mean(sx, sy);
+            let notes = legalise(&mut g);
+            assert!(notes[0].contains("below 2)"), "{notes:?}");
+            assert_eq!(g.op_order().unwrap().len(), 5);
+            assert_eq!(worst(&original, &g, every_sum()), 1, "{sx} → {sy}");
+        }
+        let notes = legalise(&mut reduce_mean(0.625, 0.25));
+        assert!(notes[0].contains("ratio below 2; it is 2.5"), "{notes:?}");
     }
 
     #[test]

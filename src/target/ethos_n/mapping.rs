@@ -434,8 +434,8 @@ fn unit_quantizers(g: &Graph, core: NodeId) -> Vec<NodeId> {
 /// folded, and the folded op mapped (the rules look only at the op's own tensors).
 fn map_qdq_unit(g: &Graph, core: NodeId) -> Mapped {
     let qs = unit_quantizers(g, core);
-    if g.node(core).op() == Some(Op::Tanh) {
-        return tanh_unit(g, core, &qs);
+    if matches!(g.node(core).op(), Some(Op::Tanh | Op::ReduceMean)) {
+        return float_unit(g, core, &qs);
     }
     let mut members = vec![core];
     members.extend(&qs);
@@ -522,12 +522,13 @@ fn map_qdq_unit(g: &Graph, core: NodeId) -> Mapped {
     }
 }
 
-/// A `DequantizeLinear → Tanh → QuantizeLinear` unit is the NPU's Tanh. Neither ONNX nor ONNX
-/// Runtime has an integer Tanh, so fold-qdq leaves the unit in float; the NPU computes it from
-/// the codes, with the DequantizeLinear's quantization in and the QuantizeLinear's out.
-fn tanh_unit(g: &Graph, core: NodeId, qs: &[NodeId]) -> Mapped {
+/// A QDQ unit around an op that neither ONNX nor ONNX Runtime has in integer form, so fold-qdq
+/// leaves it in float, but that the NPU computes from the codes, with the DequantizeLinear's
+/// quantization in and the QuantizeLinear's out: Tanh, and ReduceMean over height and width
+/// (MeanXy).
+fn float_unit(g: &Graph, core: NodeId, qs: &[NodeId]) -> Mapped {
     let [q] = qs else {
-        return Err(no("the Tanh's output is not quantized once"));
+        return Err(no("the output is not quantized once"));
     };
     let dq = input(g, core, 0)?.node;
     let quantized = |v: ValueId, qdq: NodeId| -> Result<TensorInfo, NoNpuOp> {
@@ -544,10 +545,47 @@ fn tanh_unit(g: &Graph, core: NodeId, qs: &[NodeId]) -> Mapped {
             quant_info(&params),
         ))
     };
-    Ok(Operation::Tanh(Unary {
+    let unary = Unary {
         input: quantized(input(g, dq, 0)?, dq)?,
         output: Some(quantized(out(*q), *q)?),
-    }))
+    };
+    match g.node(core).as_op() {
+        Some(op) if op.op() == Op::ReduceMean => {
+            mean_over_height_and_width(g, core, op)?;
+            Ok(Operation::MeanXy(unary))
+        }
+        _ => Ok(Operation::Tanh(unary)),
+    }
+}
+
+/// MeanXy reduces the height and width of an NCHW tensor and keeps them as 1.
+fn mean_over_height_and_width(g: &Graph, id: NodeId, op: &OpNode) -> Result<(), NoNpuOp> {
+    let rank = dims(g, input(g, id, 0)?)?.len() as i64;
+    let axes = match (ints(op, "axes")?, g.input(id, 1)) {
+        (Some(a), _) => a,
+        (None, Some(v)) => constant(g, v)
+            .and_then(|c| c.to_i64())
+            .ok_or_else(|| no("the axes are not a constant"))?,
+        (None, None) => Vec::new(),
+    };
+    let mut reduced: Vec<i64> = axes
+        .iter()
+        .map(|&a| if a < 0 { a + rank } else { a })
+        .collect();
+    reduced.sort_unstable();
+    reduced.dedup();
+    if rank != 4 || reduced != [2, 3] {
+        return Err(no(format!(
+            "ReduceMean over axes {axes:?} of a rank-{rank} tensor; MeanXy reduces height and \
+             width (axes [2, 3] of NCHW)"
+        )));
+    }
+    if int(op, "keepdims", 1)? != 1 {
+        return Err(no(
+            "ReduceMean with keepdims=0; MeanXy keeps height and width as 1",
+        ));
+    }
+    Ok(())
 }
 
 /// The QuantizeLinear that alone reads an 8-bit-integer→float DequantizeLinear: the pair is one
@@ -823,6 +861,31 @@ mod tests {
         for (npu_op, on_npu, rule) in judged {
             assert_eq!(npu_op, Some("Tanh"));
             assert!(on_npu, "{rule}");
+        }
+    }
+
+    #[test]
+    fn a_reducemean_unit_is_meanxy_only_over_height_and_width_with_kept_dims() {
+        let unit = |axes: &str, keepdims: i64| {
+            let text = format!(
+                "input %x \"x\": u8[1,16,7,7]
+                 const %s: f32[] = [0.05]
+                 const %z: u8[] = [10]
+                 const %axes: i64[2] = {axes}
+                 %d = DequantizeLinear(%x, %s, %z)  # dq
+                 %m = ReduceMean(%d, %axes) {{keepdims={keepdims}}}  # mean
+                 %y = QuantizeLinear(%m, %s, %z)  # q
+                 output %y \"y\""
+            );
+            let mut g = crate::print::parse_graph(&text).unwrap();
+            let opsets = [(String::new(), crate::testing::CASE_OPSET)].into();
+            crate::ir::infer::infer_types(&mut g, &opsets);
+            judged(&g)
+        };
+        assert_eq!(unit("[2, 3]", 1), vec![(Some("MeanXy"), true, ""); 3]);
+        assert_eq!(unit("[-1, -2]", 1)[1].0, Some("MeanXy"));
+        for refused in [unit("[1, 2]", 1), unit("[2, 3]", 0)] {
+            assert_eq!(refused, vec![(None, false, "no-npu-op"); 3]);
         }
     }
 
