@@ -6,21 +6,23 @@
 //! padded convolution — TensorFlow-style exports write `Pad → Conv(VALID)` for asymmetric padding.
 //!
 //! Second, an operation whose output quantization the target fixes (the Ethos-N runs
-//! a Sigmoid only with outputs at scale 1/256) is computed at that quantization and requantized to
-//! the model's by a DequantizeLinear → QuantizeLinear pair, which the target runs as one
-//! Requantize:
+//! a Sigmoid only with outputs at scale 1/256, a Tanh at 1/128, a mean at its input's) is computed
+//! at that quantization and requantized to the model's by a DequantizeLinear → QuantizeLinear
+//! pair, which the target runs as one Requantize:
 //! ```text
 //! before:  y = QLinearSigmoid(x, sx, zx, sy, zy)
 //! after:   t = QLinearSigmoid(x, sx, zx, 1/256, 0)
 //!          y = QuantizeLinear(DequantizeLinear(t, 1/256, 0), sy, zy)
 //! ```
-//! Exactness is proven, not estimated: the operation is elementwise on 8-bit codes, so the pass
-//! runs the node and its rewrite in the evaluator on every input code and keeps the rewrite only
+//! Exactness is proven, not estimated: an elementwise operation on 8-bit codes (Sigmoid, Tanh)
+//! and its rewrite are run in the evaluator on every input code, and the rewrite is kept only
 //! when no output moves by more than 1 LSB — the default pipeline's bar for quantized ops. The
 //! result rounds twice, so the bound holds when the model's output scale is above half the fixed
-//! one (above 1/512 for Sigmoid); for finer scales the pass refuses and says by how much. The
-//! rewrite is also tried on the node alone first and kept only when the target then runs every
-//! node of it, so it never adds nodes that stay on the CPU.
+//! one (above 1/512 for Sigmoid); for finer scales the pass refuses and says by how much. A mean
+//! combines many inputs, so there the bound is proven instead (`requantize::MAX_MEAN_SCALE_RATIO`:
+//! input scale below twice the output's). The rewrite is also tried on the operation alone first
+//! and kept only when the target then runs every node of it, so it never adds nodes that stay on
+//! the CPU.
 //!
 //! Third, a QLinearMul or QLinearAdd of an activation and a constant that is one number or one
 //! number per channel — the NPU does not broadcast — becomes a 1×1 depthwise QLinearConv, the
@@ -118,17 +120,17 @@ fn legalise_node(
         }
         Some(Op::Concat | Op::QLinearConcat | Op::Split) => channels::align(g, namer, id, target),
         _ => match target.required_output_quant(g, id) {
-            Some(fixed) => requantize_output(g, namer, id, &fixed, target)
-                .map(|lsb| Some(requantized_note(&fixed, lsb))),
+            Some(fixed) => Ok(requantize_output(g, namer, id, &fixed, target)?
+                .map(|bound| requantized_note(&fixed, &bound))),
             None => Ok(None),
         },
     }
 }
 
-fn requantized_note(fixed: &QuantParams, lsb: i64) -> String {
+fn requantized_note(fixed: &QuantParams, bound: &str) -> String {
     format!(
         "computed at the NPU's output quantization (scale {}, zero point {}) and requantized to \
-         the model's: at most {lsb} LSB from the original over every input code",
+         the model's: {bound}",
         fixed.scale[0],
         fixed.zp()
     )

@@ -19,7 +19,7 @@ use super::npu::{
     Transpose, Unary,
 };
 use crate::ir::consts::constant;
-use crate::ir::quant::{quant_of, QuantParams};
+use crate::ir::quant::{qdq_params, quant_of, QuantParams};
 use crate::ir::{DType, Graph, NodeId, Op, OpNode, ValueId};
 
 /// Why a node has no Ethos-N operation.
@@ -437,6 +437,9 @@ fn unit_quantizers(g: &Graph, core: NodeId) -> Vec<NodeId> {
 /// folded, and the folded op mapped (the rules look only at the op's own tensors).
 fn map_qdq_unit(g: &Graph, core: NodeId) -> Mapped {
     let qs = unit_quantizers(g, core);
+    if matches!(g.node(core).op(), Some(Op::Tanh | Op::ReduceMean)) {
+        return float_unit(g, core, &qs);
+    }
     let mut members = vec![core];
     members.extend(&qs);
     let mut inputs = Vec::new();
@@ -520,6 +523,72 @@ fn map_qdq_unit(g: &Graph, core: NodeId) -> Mapped {
         }
         _ => map(&unit, folded),
     }
+}
+
+/// A QDQ unit around an op that neither ONNX nor ONNX Runtime has in integer form, so fold-qdq
+/// leaves it in float, but that the NPU computes from the codes, with the DequantizeLinear's
+/// quantization in and the QuantizeLinear's out: Tanh, and ReduceMean over height and width
+/// (MeanXy).
+fn float_unit(g: &Graph, core: NodeId, qs: &[NodeId]) -> Mapped {
+    let [q] = qs else {
+        return Err(no("the output is not quantized once"));
+    };
+    let dq = input(g, core, 0)?.node;
+    let quantized = |v: ValueId, qdq: NodeId| -> Result<TensorInfo, NoNpuOp> {
+        let params = qdq_params(g, qdq).ok_or_else(|| {
+            no(format!(
+                "the scale or zero point of '{}' is not a constant",
+                g.node(qdq).display_name()
+            ))
+        })?;
+        let ty = g.value(v).ty.as_ref().map_or(DType::F32, |t| t.dtype);
+        Ok(TensorInfo::from_dims(
+            &nhwc(&dims(g, v)?),
+            dtype(ty),
+            quant_info(&params),
+        ))
+    };
+    let unary = Unary {
+        input: quantized(input(g, dq, 0)?, dq)?,
+        output: Some(quantized(out(*q), *q)?),
+    };
+    match g.node(core).as_op() {
+        Some(op) if op.op() == Op::ReduceMean => {
+            mean_over_height_and_width(g, core, op)?;
+            Ok(Operation::MeanXy(unary))
+        }
+        _ => Ok(Operation::Tanh(unary)),
+    }
+}
+
+/// MeanXy reduces the height and width of an NCHW tensor and keeps them as 1.
+fn mean_over_height_and_width(g: &Graph, id: NodeId, op: &OpNode) -> Result<(), NoNpuOp> {
+    let rank = dims(g, input(g, id, 0)?)?.len() as i64;
+    let axes = match (ints(op, "axes")?, g.input(id, 1)) {
+        (Some(a), _) => a,
+        (None, Some(v)) => constant(g, v)
+            .and_then(|c| c.to_i64())
+            .ok_or_else(|| no("the axes are not a constant"))?,
+        (None, None) => Vec::new(),
+    };
+    let mut reduced: Vec<i64> = axes
+        .iter()
+        .map(|&a| if a < 0 { a + rank } else { a })
+        .collect();
+    reduced.sort_unstable();
+    reduced.dedup();
+    if rank != 4 || reduced != [2, 3] {
+        return Err(no(format!(
+            "ReduceMean over axes {axes:?} of a rank-{rank} tensor; MeanXy reduces height and \
+             width (axes [2, 3] of NCHW)"
+        )));
+    }
+    if int(op, "keepdims", 1)? != 1 {
+        return Err(no(
+            "ReduceMean with keepdims=0; MeanXy keeps height and width as 1",
+        ));
+    }
+    Ok(())
 }
 
 /// The QuantizeLinear that alone reads an 8-bit-integer→float DequantizeLinear: the pair is one
@@ -741,4 +810,95 @@ fn resize(g: &Graph, id: NodeId, op: &OpNode) -> Mapped {
         output_quant: y.quant.clone(),
         output: Some(y),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::target::ethos_n::EthosN;
+    use crate::target::Target;
+
+    /// `DequantizeLinear → Tanh → QuantizeLinear` on an int8 `[1,8,4,4]`, output at `sy`, `zy`.
+    fn tanh_unit(sy: &str, zy: &str) -> Graph {
+        let text = format!(
+            "input %x \"x\": i8[1,8,4,4]
+             const %sx: f32[] = [0.05]
+             const %zx: i8[] = [3]
+             const %sy: f32[] = [{sy}]
+             const %zy: i8[] = [{zy}]
+             %d = DequantizeLinear(%x, %sx, %zx)  # dq
+             %t = Tanh(%d)  # tanh
+             %y = QuantizeLinear(%t, %sy, %zy)  # q
+             output %y \"y\""
+        );
+        let mut g = crate::print::parse_graph(&text).unwrap();
+        let opsets = [(String::new(), crate::testing::CASE_OPSET)].into();
+        crate::ir::infer::infer_types(&mut g, &opsets);
+        g
+    }
+
+    /// Each node's NPU operation, whether it runs on the NPU, and the rule that decided.
+    fn judged(g: &Graph) -> Vec<(Option<&'static str>, bool, &'static str)> {
+        let target = EthosN::from_spec("ethos-n78", None).unwrap();
+        let order = g.op_order().unwrap();
+        order
+            .into_iter()
+            .map(|n| {
+                let j = target.judge(g, n);
+                (j.npu_op, j.verdict.runs_on_npu(), j.verdict.rule)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_tanh_unit_is_the_npus_tanh_with_the_quantizelinears_output_quantization() {
+        let g = tanh_unit("0.0078125", "0");
+        let q = g.op_order().unwrap()[2];
+        let Ok(Operation::Tanh(op)) = map(&g, q) else {
+            panic!("not a Tanh");
+        };
+        assert_eq!(op.input.quant, QuantInfo::new(3, 0.05));
+        assert_eq!(op.output.unwrap().quant, QuantInfo::new(0, 1.0 / 128.0));
+        let judged = judged(&g);
+        assert_eq!(judged.len(), 3);
+        for (npu_op, on_npu, rule) in judged {
+            assert_eq!(npu_op, Some("Tanh"));
+            assert!(on_npu, "{rule}");
+        }
+    }
+
+    #[test]
+    fn a_reducemean_unit_is_meanxy_only_over_height_and_width_with_kept_dims() {
+        let unit = |axes: &str, keepdims: i64| {
+            let text = format!(
+                "input %x \"x\": u8[1,16,7,7]
+                 const %s: f32[] = [0.05]
+                 const %z: u8[] = [10]
+                 const %axes: i64[2] = {axes}
+                 %d = DequantizeLinear(%x, %s, %z)  # dq
+                 %m = ReduceMean(%d, %axes) {{keepdims={keepdims}}}  # mean
+                 %y = QuantizeLinear(%m, %s, %z)  # q
+                 output %y \"y\""
+            );
+            let mut g = crate::print::parse_graph(&text).unwrap();
+            let opsets = [(String::new(), crate::testing::CASE_OPSET)].into();
+            crate::ir::infer::infer_types(&mut g, &opsets);
+            judged(&g)
+        };
+        assert_eq!(unit("[2, 3]", 1), vec![(Some("MeanXy"), true, ""); 3]);
+        assert_eq!(unit("[-1, -2]", 1)[1].0, Some("MeanXy"));
+        for refused in [unit("[1, 2]", 1), unit("[2, 3]", 0)] {
+            assert_eq!(refused, vec![(None, false, "no-npu-op"); 3]);
+        }
+    }
+
+    #[test]
+    fn a_tanh_unit_at_another_output_quantization_stays_on_the_cpu_as_one_unit() {
+        let judged = judged(&tanh_unit("0.006", "0"));
+        assert_eq!(
+            judged,
+            vec![(Some("Tanh"), false, "tanh.output-info"); 3],
+            "DequantizeLinear, Tanh and QuantizeLinear alike"
+        );
+    }
 }

@@ -87,6 +87,8 @@ impl super::Target for EthosN {
             .map(|r| format!("supported from release {}", r.name()))
     }
 
+    /// Sigmoid and Tanh compute at a fixed output quantization (ethos-n-rules.md b.9); MeanXy
+    /// keeps its input's (b.10).
     fn required_output_quant(
         &self,
         g: &crate::ir::Graph,
@@ -95,6 +97,7 @@ impl super::Target for EthosN {
         let (expected, actual) = match mapping::map(g, node).ok()? {
             npu::Operation::Sigmoid(op) => (op.expected_sigmoid_output(), op.output?),
             npu::Operation::Tanh(op) => (op.expected_tanh_output(), op.output?),
+            npu::Operation::MeanXy(op) => (op.expected_mean_output(), op.output?),
             _ => return None,
         };
         let dtype = match expected.dtype {
