@@ -176,6 +176,9 @@ fn legalised_cases_compute_the_same() {
         ("passes/legalise/mul_scalar_depthwise.npuir", 1),
         ("passes/legalise/mul_per_channel.npuir", 0),
         ("passes/legalise/add_per_channel.npuir", 1),
+        ("passes/legalise/tanh_requantized.npuir", 1),
+        ("passes/legalise/mean_requantized.npuir", 1),
+        ("passes/legalise/mean_reducemean_requantized.npuir", 1),
     ] {
         let text = std::fs::read_to_string(case).unwrap();
         let graph = npuopt::print::parse_graph(&text).unwrap();
