@@ -83,6 +83,17 @@ fn the_functions_model_computes_what_the_annotated_model_computes() {
             if op.domain() == DOMAIN {
                 let region = op.op_type().strip_prefix("region_").unwrap();
                 assert_eq!(placement.unwrap().value(), format!("npu:{region}"));
+                // Declared with its type: checkers do not infer through local functions.
+                for v in g.values_of(id) {
+                    let value = g.value(v);
+                    let declared = value.info.as_ref().and_then(|i| i.proto.r#type.as_ref());
+                    assert!(
+                        declared.is_some(),
+                        "{}: {} undeclared",
+                        op.name(),
+                        value.name
+                    );
+                }
             } else {
                 assert_eq!(placement.unwrap().value(), "cpu", "{}", op.name());
             }

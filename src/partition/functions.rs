@@ -30,7 +30,7 @@ use super::parts::{parts, PartKind};
 use super::plan::Plan;
 use crate::ir::extract::extract;
 use crate::ir::op::{is_onnx_domain, MS_DOMAIN};
-use crate::ir::{Graph, Model, NodeId, OpNode, Port, ValueId};
+use crate::ir::{DeclaredInfo, Graph, Model, NodeId, OpNode, Port, ValueId};
 use crate::onnx::encode::encode_graph;
 use crate::onnx::external::{ExternalPolicy, ExternalWriter};
 use crate::proto;
@@ -199,7 +199,25 @@ fn call(
         }],
         ..Default::default()
     };
-    let values = outputs.iter().map(|&v| g.value(v).clone()).collect();
+    // A call's outputs are declared with their types: onnx.checker does not infer through a
+    // model-local function, and an ONNX-domain reader (QLinearMatMul) needs its input's type.
+    let values = outputs
+        .iter()
+        .map(|&v| {
+            let mut value = g.value(v).clone();
+            if let (None, Some(ty)) = (&value.info, &value.ty) {
+                value.info = Some(DeclaredInfo {
+                    seq: u32::MAX,
+                    proto: proto::ValueInfoProto {
+                        name: Some(value.name.clone()),
+                        r#type: Some(ty.to_proto()),
+                        ..Default::default()
+                    },
+                });
+            }
+            value
+        })
+        .collect();
     let inputs: Vec<Option<ValueId>> = signature.iter().copied().map(Some).collect();
     let id = g.add_op(OpNode::new(proto, 0), &inputs, values);
     let news: Vec<ValueId> = g.values_of(id).collect();
