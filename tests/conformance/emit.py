@@ -20,17 +20,9 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-import onnxruntime as ort
-from model_checks import run_checks
+from model_checks import run_checks, session
 
 RUNS = 3
-
-
-def session(path) -> ort.InferenceSession:
-    so = ort.SessionOptions()
-    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    so.log_severity_level = 3
-    return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
 
 
 def check_manifest(manifest: dict, annotated: onnx.ModelProto, tmp: Path) -> str | None:

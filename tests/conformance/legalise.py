@@ -21,18 +21,11 @@ from pathlib import Path
 import numpy as np
 import onnx
 import onnxruntime as ort
-from model_checks import run_checks
+from model_checks import run_checks, session
 
 RELEASES = ["23.02", "25.03"]
 WITHOUT_LEGALISE = "identity-elim,const-fold,dedup-initializers,dce,fold-qdq,strip-postprocess,dce"
 RUNS = 2
-
-
-def session(path) -> ort.InferenceSession:
-    so = ort.SessionOptions()
-    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    so.log_severity_level = 3
-    return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
 
 
 def largest_difference(a: Path, b: Path) -> float:
