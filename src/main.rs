@@ -13,7 +13,7 @@ use npuopt::deviation::{self, Deviation};
 use npuopt::eval::{self, Tensor};
 use npuopt::ir::Model;
 use npuopt::onnx::ExternalPolicy;
-use npuopt::partition::{self, plan::Plan};
+use npuopt::partition::{self, plan::Demotion, plan::Plan};
 use npuopt::pass::{self, PassCx, PassManager};
 use npuopt::passes::strip_postprocess::HeadLayout;
 use npuopt::target::ethos_n::{EthosN, Release};
@@ -168,6 +168,11 @@ struct PipelineArgs {
     /// Hardware variant: `N78_4TOPS_4PLE_RATIO` or `tops=4,ple=4[,sram=SIZE]` (default 4 TOPS, PLE ratio 4).
     #[arg(long, value_name = "VARIANT")]
     variant: Option<String>,
+    /// Which NPU regions go back to the CPU: `cost` (those whose call, boundary transfers and NPU
+    /// time the cost model puts above their CPU time), `no-compute` (those without
+    /// multiply-accumulates: TVM's rule), `none` (every node the rules accept stays on the NPU).
+    #[arg(long, default_value = "cost", value_parser = demotions())]
+    demote: String,
     /// Replace LeakyReLU, SiLU, HardSwish, GELU and Mish by `relu`, `relu6` or
     /// `leaky-relu:ALPHA` (runs replace-activation before fold-qdq). Changes the model's function:
     /// fine-tune or retrain it.
@@ -239,7 +244,20 @@ impl PipelineArgs {
         plan: &mut Plan,
     ) -> Result<(), Error> {
         let build = |o: &passes::Options| Ok(passes::configure(self.named_passes()?, o));
-        whatif::add_opt_in_remedies(path, &self.options()?, &build, target, plan)
+        let demotion = self.demotion()?;
+        whatif::add_opt_in_remedies(path, &self.options()?, &build, target, demotion, plan)
+    }
+
+    /// The partition of `g` for `target`, with the regions `--demote` names moved to the CPU.
+    fn plan(&self, g: &npuopt::ir::Graph, target: &EthosN) -> Result<Plan, Error> {
+        partition::plan::plan(g, target, self.demotion()?).map_err(|reason| Error::Pass {
+            pass: "partition".into(),
+            reason,
+        })
+    }
+
+    fn demotion(&self) -> Result<Demotion, Error> {
+        self.demote.parse().map_err(Error::Usage)
     }
 }
 
@@ -268,6 +286,10 @@ enum ExternalData {
 
 fn head_layouts() -> clap::builder::PossibleValuesParser {
     clap::builder::PossibleValuesParser::new(HeadLayout::ALL.map(HeadLayout::name))
+}
+
+fn demotions() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(Demotion::NAMES)
 }
 
 fn pipeline_names() -> clap::builder::PossibleValuesParser {
@@ -530,7 +552,9 @@ fn optimize(args: OptimizeArgs) -> Result<(), Error> {
     }
     let mut cx = PassCx::for_model(&model);
     if let Some(t) = &target {
-        cx = cx.with_target(Rc::new(t.clone()));
+        cx = cx
+            .with_target(Rc::new(t.clone()))
+            .with_demotion(args.pipeline.demotion()?);
     }
     let records = PassManager::new(chosen)
         .measure(args.pipeline.measure_seed())
@@ -566,11 +590,7 @@ fn optimize(args: OptimizeArgs) -> Result<(), Error> {
     }
     let plan = match &target {
         Some(t) => {
-            let mut plan =
-                partition::plan::plan(&model.graph, t).map_err(|reason| Error::Pass {
-                    pass: "partition".into(),
-                    reason,
-                })?;
+            let mut plan = args.pipeline.plan(&model.graph, t)?;
             if args.report.is_some() {
                 args.pipeline.add_opt_in_remedies(&input, t, &mut plan)?;
             }
@@ -748,16 +768,15 @@ fn inspect(path: &Path, args: &PipelineArgs, json: bool) -> Result<(), Error> {
         .target(true)?
         .ok_or_else(|| Error::Usage("inspect needs a target".into()))?;
     let (mut model, _) = npuopt::load(path)?;
-    let mut cx = PassCx::for_model(&model).with_target(Rc::new(target.clone()));
+    let mut cx = PassCx::for_model(&model)
+        .with_target(Rc::new(target.clone()))
+        .with_demotion(args.demotion()?);
     let records = PassManager::new(chosen).measure(args.measure_seed()).run(
         &mut model,
         &mut cx,
         |_, _| {},
     )?;
-    let mut plan = partition::plan::plan(&model.graph, &target).map_err(|reason| Error::Pass {
-        pass: "partition".into(),
-        reason,
-    })?;
+    let mut plan = args.plan(&model.graph, &target)?;
     args.add_opt_in_remedies(path, &target, &mut plan)?;
     print!(
         "{}",
@@ -792,6 +811,7 @@ fn inspect_what_if(path: &Path, args: &PipelineArgs, json: bool) -> Result<(), E
         &build,
         &releases,
         first.profile.variant(),
+        args.demotion()?,
     )?;
     print!(
         "{}",

@@ -13,6 +13,7 @@ use crate::deviation::{Deviation, Probe};
 use crate::diag::{Diagnostic, Severity};
 use crate::error::Error;
 use crate::ir::{verify, Graph, Model};
+use crate::partition::plan::Demotion;
 use crate::target::Target;
 
 /// Did a pass change the graph?
@@ -52,6 +53,9 @@ pub struct PassCx {
     /// The NPU the model is being prepared for, when one is named: passes that only pay off on a
     /// target (legalising rewrites, the target-driven post-processing cut) ask its rules.
     pub target: Option<Rc<dyn Target>>,
+    /// Which NPU regions the partition will move back to the CPU: a rewrite that only pays off
+    /// on the NPU (and costs MACs, like channel alignment) asks whether its region stays there.
+    pub demotion: Demotion,
     pass: &'static str,
     diagnostics: Vec<Diagnostic>,
     /// Opsets a pass's new nodes need and the model may not import yet.
@@ -75,6 +79,7 @@ impl PassCx {
         PassCx {
             opsets,
             target: None,
+            demotion: Demotion::default(),
             pass: "",
             diagnostics: Vec::new(),
             required: BTreeMap::new(),
@@ -105,6 +110,12 @@ impl PassCx {
     /// The same context, preparing the model for `target`.
     pub fn with_target(mut self, target: Rc<dyn Target>) -> PassCx {
         self.target = Some(target);
+        self
+    }
+
+    /// The same context, for a partition that demotes regions as `demotion` says.
+    pub fn with_demotion(mut self, demotion: Demotion) -> PassCx {
+        self.demotion = demotion;
         self
     }
 

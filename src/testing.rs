@@ -11,11 +11,15 @@
 //! `dce`, `identity-elim,dce` (passes in order), `replace-activation=relu6` (a pass with its
 //! option) or `pipeline canonicalize` (`pipeline none` runs nothing). A header line
 //! `# target: ethos-n78@23.02` prepares the graph for that target and appends the partition of the
-//! result (`# placement after the passes:`, one line per op node).
+//! result (`# placement after the passes:`, one line per op node). The partition demotes regions
+//! as the CLI does (`cost`) unless a line `# demote: no-compute` or `# demote: none` says
+//! otherwise: the cases' graphs are a few thousand MACs, which the cost model rightly keeps on the
+//! CPU, so a case about a rule or a rewrite names the demotion that shows what it tests.
 
 use std::rc::Rc;
 
 use crate::ir::Model;
+use crate::partition::plan::Demotion;
 use crate::pass::{Pass, PassCx, PassManager};
 use crate::passes;
 use crate::print::{parse_graph, print_graph, print_graph_numbered, Numbering};
@@ -119,6 +123,14 @@ pub fn target_spec(case: &str) -> Option<&str> {
         .map(str::trim)
 }
 
+/// The demotion a case's partition uses, from a header line `# demote: none`; `cost` without one.
+pub fn demotion(case: &str) -> Result<Demotion, String> {
+    case.lines()
+        .take_while(|l| l.starts_with('#'))
+        .find_map(|l| l.strip_prefix("# demote:"))
+        .map_or(Ok(Demotion::Cost), |d| d.trim().parse())
+}
+
 /// Parses `before`, runs `spec` over it (for the target its header names, if any) with verification after every pass.
 pub fn run(spec: &str, before: &str) -> Result<Outcome, String> {
     let passes = passes_for(spec)?;
@@ -134,7 +146,8 @@ pub fn run(spec: &str, before: &str) -> Result<Outcome, String> {
             ..Default::default()
         },
     };
-    let mut cx = PassCx::for_model(&model);
+    let demotion = demotion(before)?;
+    let mut cx = PassCx::for_model(&model).with_demotion(demotion);
     if let Some(target) = target_spec(before) {
         cx = cx.with_target(Rc::new(EthosN::from_spec(target, None)?));
     }
@@ -147,7 +160,7 @@ pub fn run(spec: &str, before: &str) -> Result<Outcome, String> {
         .run(&mut model, &mut cx, |_, _| {})
         .map_err(|e| e.to_string())?;
     let placement = match &cx.target {
-        Some(target) => placement(&model.graph, target.as_ref())?,
+        Some(target) => placement(&model.graph, target.as_ref(), demotion)?,
         None => Vec::new(),
     };
     Ok(Outcome {
@@ -164,15 +177,25 @@ pub fn run(spec: &str, before: &str) -> Result<Outcome, String> {
 }
 
 /// Where each op node of `g` runs on `target`, and the summary line.
-fn placement(g: &crate::ir::Graph, target: &dyn Target) -> Result<Vec<String>, String> {
-    let plan = crate::partition::plan::plan(g, target)?;
+fn placement(
+    g: &crate::ir::Graph,
+    target: &dyn Target,
+    demotion: Demotion,
+) -> Result<Vec<String>, String> {
+    let plan = crate::partition::plan::plan(g, target, demotion)?;
     let mut lines: Vec<String> = plan
         .nodes
         .iter()
         .map(|n| match n.region {
             Some(r) => format!("npu region {r}: {} ({})", n.name, n.op_type),
             None if n.rule.is_empty() => format!("cpu: {} ({})", n.name, n.op_type),
-            None => format!("cpu: {} ({}) [{}] {}", n.name, n.op_type, n.rule, n.reason),
+            None if n.details.is_empty() => {
+                format!("cpu: {} ({}) [{}] {}", n.name, n.op_type, n.rule, n.reason)
+            }
+            None => format!(
+                "cpu: {} ({}) [{}] {}: {}",
+                n.name, n.op_type, n.rule, n.reason, n.details
+            ),
         })
         .collect();
     lines.push(crate::report::summary_line(&plan));

@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use crate::deviation::{self, Deviation};
 use crate::diag::Severity;
-use crate::partition::plan::{plan, Plan, Summary};
+use crate::partition::plan::{plan, Demotion, Plan, Summary};
 use crate::pass::{Pass, PassCx, PassManager};
 use crate::passes::{self, replace_activation::Activation, Options};
 use crate::target::ethos_n::{EthosN, Profile, Release, Variant};
@@ -106,6 +106,7 @@ pub fn what_if(
     passes: &PassesFor<'_>,
     releases: &[Release],
     variant: Variant,
+    demotion: Demotion,
 ) -> Result<Vec<Row>, Error> {
     let mut rows = Vec::new();
     for scenario in scenarios {
@@ -121,7 +122,9 @@ pub fn what_if(
                 profile: Profile::new(release).with_variant(variant),
             });
             let (mut model, _) = crate::load(path)?;
-            let mut cx = PassCx::for_model(&model).with_target(target.clone());
+            let mut cx = PassCx::for_model(&model)
+                .with_target(target.clone())
+                .with_demotion(demotion);
             let first = k == 0;
             let records = PassManager::new(passes(&scenario.options)?)
                 .measure(first.then_some(0))
@@ -143,7 +146,7 @@ pub fn what_if(
                     .map(|d| d.to_string())
                     .collect();
             }
-            let p = plan_for(&model.graph, target.as_ref())?;
+            let p = plan_for(&model.graph, target.as_ref(), demotion)?;
             row.cells.push(Cell {
                 release: release.name(),
                 summary: p.summary,
@@ -158,7 +161,8 @@ pub fn what_if(
 /// scenario its deviation and hints.
 pub fn text(rows: &[Row]) -> String {
     let mut out = String::from(
-        "What-if: NPU MAC share, NPU regions, NPU↔CPU transitions per change and driver release\n\n",
+        "What-if: NPU MAC share, NPU regions, NPU↔CPU transitions and the cost model's estimated \
+         time per inference, per change and driver release\n\n",
     );
     let releases: Vec<&str> = rows
         .first()
@@ -172,10 +176,11 @@ pub fn text(rows: &[Row]) -> String {
             .iter()
             .map(|c| {
                 format!(
-                    "{:.1}%, {}, {}",
+                    "{:.1}%, {}, {}, ~{:.0} µs",
                     c.summary.npu_mac_fraction * 100.0,
                     c.summary.npu_regions,
-                    c.summary.transitions
+                    c.summary.transitions,
+                    c.summary.estimated_us.total
                 )
             })
             .collect();
@@ -233,17 +238,20 @@ pub fn add_opt_in_remedies(
     base: &Options,
     passes: &PassesFor<'_>,
     target: &EthosN,
+    demotion: Demotion,
     plan: &mut Plan,
 ) -> Result<(), Error> {
     let target = Rc::new(target.clone());
     let mut moved_by_opt_in = vec![false; plan.nodes.len()];
     for scenario in scenarios(base).iter().skip(1) {
         let (mut model, _) = crate::load(path)?;
-        let mut cx = PassCx::for_model(&model).with_target(target.clone());
+        let mut cx = PassCx::for_model(&model)
+            .with_target(target.clone())
+            .with_demotion(demotion);
         PassManager::new(passes(&scenario.options)?)
             .measure(None)
             .run(&mut model, &mut cx, |_, _| {})?;
-        let after = plan_for(&model.graph, target.as_ref())?;
+        let after = plan_for(&model.graph, target.as_ref(), demotion)?;
         let placement: HashMap<&str, &str> = after
             .nodes
             .iter()
@@ -269,8 +277,8 @@ pub fn add_opt_in_remedies(
     Ok(())
 }
 
-fn plan_for(g: &crate::ir::Graph, target: &EthosN) -> Result<Plan, Error> {
-    plan(g, target).map_err(|reason| Error::Pass {
+fn plan_for(g: &crate::ir::Graph, target: &EthosN, demotion: Demotion) -> Result<Plan, Error> {
+    plan(g, target, demotion).map_err(|reason| Error::Pass {
         pass: "partition".into(),
         reason,
     })

@@ -8,7 +8,7 @@ use std::rc::Rc;
 use npuopt::compare::random_inputs;
 use npuopt::ir::consts::is_constant;
 use npuopt::ir::{verify, Graph, Model, Op};
-use npuopt::partition::plan::plan;
+use npuopt::partition::plan::{plan, Demotion};
 use npuopt::pass::{Changed, Pass, PassCx, PassManager};
 use npuopt::passes::{self, c2f::C2f};
 use npuopt::target::ethos_n::{EthosN, Profile};
@@ -131,7 +131,9 @@ fn quantized_fixtures_are_one_npu_region_at_25_03() {
             .verify_each(true)
             .run(&mut model, &mut cx, |_, _| {})
             .unwrap();
-        let s = plan(&model.graph, target.as_ref()).unwrap().summary;
+        let s = plan(&model.graph, target.as_ref(), Demotion::Cost)
+            .unwrap()
+            .summary;
         // SiLU too: legalise requantizes its Sigmoid, and 25.03 multiplies tensors.
         assert_eq!(s.npu_regions, 1, "{name}: {s:?}");
         assert!(s.npu_mac_fraction > 0.999, "{name}: {s:?}");

@@ -12,7 +12,7 @@ use npuopt::eval::{self, inline::inline_functions, Tensor};
 use npuopt::ir::Model;
 use npuopt::partition::emit::{annotate, NODE_KEY};
 use npuopt::partition::functions::{wrap_regions, DOMAIN};
-use npuopt::partition::plan::{plan, Plan};
+use npuopt::partition::plan::{plan, Demotion, Plan};
 use npuopt::partition::split::split;
 use npuopt::pass::{PassCx, PassManager};
 use npuopt::target::ethos_n::{EthosN, Profile, Release};
@@ -39,7 +39,7 @@ fn annotated(path: &std::path::Path) -> (Model, Plan) {
     PassManager::new(passes::pipeline("default").unwrap())
         .run(&mut model, &mut cx, |_, _| {})
         .unwrap();
-    let plan = plan(&model.graph, target.as_ref()).unwrap();
+    let plan = plan(&model.graph, target.as_ref(), Demotion::Cost).unwrap();
     annotate(&mut model, &plan);
     (model, plan)
 }

@@ -8,7 +8,7 @@ use std::rc::Rc;
 use npuopt::compare::{compare, difference, random_inputs, Tolerance};
 use npuopt::eval;
 use npuopt::ir::{Graph, Model, NodeId};
-use npuopt::partition::plan::plan;
+use npuopt::partition::plan::{plan, Demotion};
 use npuopt::pass::{PassCx, PassManager};
 use npuopt::passes;
 use npuopt::target::ethos_n::EthosN;
@@ -29,6 +29,10 @@ impl Target for WithoutFixedQuantization {
 
     fn judge(&self, g: &Graph, node: NodeId) -> Judgement {
         self.0.judge(g, node)
+    }
+
+    fn peak_tops(&self) -> f64 {
+        self.0.peak_tops()
     }
 }
 
@@ -61,7 +65,7 @@ fn optimised(target: Rc<dyn Target>, with_legalise: bool) -> (Model, Vec<String>
 fn attention_mul_runs_on_the_npu_as_a_depthwise_convolution() {
     let target = Rc::new(ethos_n78());
     let (model, notes) = optimised(target.clone(), true);
-    let p = plan(&model.graph, target.as_ref()).unwrap();
+    let p = plan(&model.graph, target.as_ref(), Demotion::Cost).unwrap();
     let mul = p.nodes.iter().find(|n| n.name == ATTENTION_MUL).unwrap();
     assert_eq!(
         (mul.op_type.as_str(), mul.placement),

@@ -3,19 +3,105 @@
 
 use std::rc::Rc;
 
-use npuopt::partition::plan::{plan, Plan};
+use npuopt::partition::plan::{plan, Demotion, Plan};
 use npuopt::pass::{PassCx, PassManager};
 use npuopt::passes;
 use npuopt::target::ethos_n::EthosN;
 
-fn partitioned(path: &str, target: &str) -> Plan {
+/// The model at `path` after the default pipeline for `target`.
+fn prepared(path: &str, target: &EthosN) -> npuopt::ir::Model {
     let (mut model, _) = npuopt::load(std::path::Path::new(path)).unwrap();
-    let target = Rc::new(EthosN::from_spec(target, None).unwrap());
-    let mut cx = PassCx::for_model(&model).with_target(target.clone());
+    let mut cx = PassCx::for_model(&model).with_target(Rc::new(target.clone()));
     PassManager::new(passes::pipeline("default").unwrap())
         .run(&mut model, &mut cx, |_, _| {})
         .unwrap();
-    plan(&model.graph, target.as_ref()).unwrap()
+    model
+}
+
+fn partitioned(path: &str, target: &str) -> Plan {
+    let target = EthosN::from_spec(target, None).unwrap();
+    plan(&prepared(path, &target).graph, &target, Demotion::Cost).unwrap()
+}
+
+/// The cost model demotes exactly the regions that lose (a region's figures do not depend on
+/// where the others run), so its placement is estimated no slower than keeping every region
+/// (`none`) or TVM's rule (`no-compute`): every quantized fixture at every release.
+#[test]
+fn the_cost_model_placement_is_estimated_fastest() {
+    let mut fixtures: Vec<String> = std::fs::read_dir("tests/fixtures")
+        .unwrap()
+        .map(|e| e.unwrap().path().display().to_string())
+        .filter(|p| p.ends_with(".qdq.onnx"))
+        .collect();
+    fixtures.sort();
+    assert!(fixtures.len() >= 6);
+    for path in &fixtures {
+        for release in ["23.02", "23.08", "25.03"] {
+            let target = EthosN::from_spec(&format!("ethos-n78@{release}"), None).unwrap();
+            let model = prepared(path, &target);
+            let total = |d| {
+                plan(&model.graph, &target, d)
+                    .unwrap()
+                    .summary
+                    .estimated_us
+                    .total
+            };
+            let cost = total(Demotion::Cost);
+            for other in [Demotion::None, Demotion::NoCompute] {
+                let t = total(other);
+                assert!(
+                    cost <= t + 1e-6,
+                    "{path}@{release}: cost {cost} > {other:?} {t}"
+                );
+            }
+        }
+    }
+}
+
+/// Without the post-processing cut, the DFL's 1x1 convolution (a few thousand MACs between CPU
+/// ops) is not worth an NPU call: the cost model moves it to the CPU and says why with figures;
+/// TVM's rule keeps it as a second region.
+#[test]
+fn the_cost_model_moves_the_uncut_dfl_to_the_cpu() {
+    let inspect = |demote: &str| -> serde_json::Value {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_npuopt"))
+            .args([
+                "inspect",
+                "tests/fixtures/yolov8-femto-relu.qdq.onnx",
+                "--pipeline",
+                "none",
+                "--demote",
+                demote,
+                "--json",
+            ])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let dfl = |v: &serde_json::Value| {
+        v["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["op_type"] == "Conv" && n["name"].as_str().unwrap().contains("dfl"))
+            .unwrap()
+            .clone()
+    };
+    let cost = inspect("cost");
+    assert_eq!(cost["summary"]["npu_regions"], 1);
+    let conv = dfl(&cost);
+    assert_eq!(conv["placement"], "cpu");
+    assert_eq!(conv["rule"], "partition.not-worth-it");
+    assert!(
+        conv["details"].as_str().unwrap().contains("µs on the CPU"),
+        "{conv}"
+    );
+    let tvm = inspect("no-compute");
+    assert_eq!(tvm["summary"]["npu_regions"], 2);
+    assert_eq!(dfl(&tvm)["placement"], "npu");
+    let us = |v: &serde_json::Value| v["summary"]["estimated_us"]["total"].as_f64().unwrap();
+    assert!(us(&cost) < us(&tvm));
 }
 
 /// YOLOv8 in every activation: at 25.03 every convolution runs on the NPU and the whole model
@@ -140,6 +226,8 @@ fn qdq_units_are_judged_as_units_without_passes() {
             "inspect",
             "tests/fixtures/yolov8-femto-relu.qdq.onnx",
             "--pipeline",
+            "none",
+            "--demote",
             "none",
             "--json",
         ])

@@ -329,6 +329,7 @@ fn finish(g: &Graph, order: &[NodeId], groups: Vec<Group>) -> Vec<Part> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::partition::cost::Estimate;
     use crate::partition::plan::{NodePlacement, Summary};
     use crate::print::parse_graph;
 
@@ -370,7 +371,15 @@ mod tests {
                 transitions: 0,
                 boundary_bytes: 0,
                 top_reasons: Vec::new(),
+                estimated_us: Estimate {
+                    npu: 0.0,
+                    cpu: 0.0,
+                    transfers: 0.0,
+                    launches: 0.0,
+                    total: 0.0,
+                },
             },
+            regions: Vec::new(),
             nodes,
         }
     }

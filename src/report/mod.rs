@@ -61,6 +61,15 @@ pub fn summary_line(plan: &Plan) -> String {
     )
 }
 
+/// The cost model's time per inference, split as the model adds it up.
+pub fn estimate_line(plan: &Plan) -> String {
+    let e = &plan.summary.estimated_us;
+    format!(
+        "estimated ~{:.1} µs per inference (cost model, not a measurement): NPU {:.1}, CPU {:.1}, boundary transfers {:.1}, {} launch(es) {:.1}",
+        e.total, e.npu, e.cpu, e.transfers, plan.summary.npu_regions, e.launches
+    )
+}
+
 /// Vela-style lines for every CPU node, the passes' diagnostics, then the summary.
 pub fn text(plan: &Plan, diagnostics: &[Diagnostic]) -> String {
     let mut out = String::new();
@@ -104,6 +113,7 @@ pub fn text(plan: &Plan, diagnostics: &[Diagnostic]) -> String {
         s.npu_nodes as f64 * 100.0 / total
     );
     let _ = writeln!(out, "{}", summary_line(plan));
+    let _ = writeln!(out, "{}", estimate_line(plan));
     for (reason, count) in s.top_reasons.iter().take(5) {
         let _ = writeln!(out, "  {count:>4} x {reason}");
     }
@@ -131,9 +141,21 @@ pub fn markdown(plan: &Plan) -> String {
         s.transitions,
         s.boundary_bytes
     );
+    let _ = writeln!(out, "{}\n", estimate_line(plan));
     let _ = writeln!(
         out,
-        "## Operators\n\n| op | count | on NPU | on CPU | CPU because |\n|---|---|---|---|---|"
+        "## Regions\n\n| region | nodes | MACs | boundary bytes | on the NPU (µs, with its call) | its nodes on the CPU (µs) |\n|---|---|---|---|---|---|"
+    );
+    for (k, r) in plan.regions.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "| {k} | {} | {} | {} | {:.1} | {:.1} |",
+            r.nodes, r.macs, r.boundary_bytes, r.npu_us, r.cpu_us
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\n## Operators\n\n| op | count | on NPU | on CPU | CPU because |\n|---|---|---|---|---|"
     );
     let mut ops: std::collections::BTreeMap<&str, (usize, usize, Vec<&str>)> = Default::default();
     for n in &plan.nodes {

@@ -81,6 +81,9 @@ pub trait Target {
     fn name(&self) -> String;
     /// Judges one op node of `g`.
     fn judge(&self, g: &crate::ir::Graph, node: crate::ir::NodeId) -> Judgement;
+    /// The NPU's peak throughput in tera-operations per second (a multiply-accumulate is two
+    /// operations), which the partitioner's cost model scales from.
+    fn peak_tops(&self) -> f64;
     /// For a node this target keeps on the CPU: what would move it to the NPU, if the target
     /// knows (e.g. a newer driver release).
     fn remedy(&self, _g: &crate::ir::Graph, _node: crate::ir::NodeId) -> Option<String> {

@@ -28,7 +28,7 @@ use crate::partition::cost::macs;
 use crate::target::Target;
 
 /// The window the legacy compiler wants along channels.
-const WINDOW: usize = 16;
+pub(super) const WINDOW: usize = 16;
 
 /// Where each channel of a tensor sits in its widened form; channels not listed are padding.
 #[derive(Clone, Debug, PartialEq, Eq)]

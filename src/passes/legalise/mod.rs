@@ -36,9 +36,12 @@
 //! Fifth, for releases whose compiler concatenates and splits along channels only in multiples
 //! of 16, the tensors around such a Concat or Split are widened into 16-channel windows, the
 //! padding made by the producing convolution and read with zero weights: bit-exact
-//! ([`channels`]).
+//! ([`channels`]). The padding costs MACs, so it is undone where the partition (demoting as the
+//! context says) sends the aligned node's region back to the CPU anyway.
 //!
 //! Without a target (`--target`, or the default pipeline's) the pass does nothing.
+
+use std::collections::{BTreeMap, BTreeSet};
 
 mod bias;
 mod channels;
@@ -50,6 +53,7 @@ mod requantize;
 use crate::ir::build::Namer;
 use crate::ir::quant::QuantParams;
 use crate::ir::{Graph, NodeId, Op};
+use crate::partition::plan::plan;
 use crate::pass::{Changed, Pass, PassCx};
 use crate::target::Target;
 use bias::add_zero_bias;
@@ -78,29 +82,97 @@ impl Pass for Legalise {
             cx.note(None, "no target is named; nothing to legalise");
             return Ok(Changed::No);
         };
-        let mut order = g
-            .op_order()
-            .map_err(|c| format!("cycle through '{}'", c.node))?;
-        // Convolutions first: a Pad in front of one then sees it with the bias it may gain.
-        order.sort_by_key(|&id| g.node(id).op() != Some(Op::QLinearConv));
-        let mut namer = Namer::for_graph(g);
-        let mut changed = false;
-        for id in order {
-            if !g.contains(id) || target.judge(g, id).verdict.runs_on_npu() {
-                continue;
-            }
-            let name = g.node(id).display_name();
-            match legalise_node(g, &mut namer, id, target.as_ref()) {
-                Ok(Some(note)) => {
-                    changed = true;
-                    cx.note(Some(&name), note);
+        // Channel alignment costs MACs: it is undone, and the rest redone without it, where the
+        // partition sends the aligned Concat/Split's region back to the CPU anyway. Judged on
+        // the whole result, as regions form only once every alignment is made; each round
+        // undoes at least one more, so this ends.
+        let original = g.clone();
+        let mut unaligned: BTreeMap<NodeId, String> = BTreeMap::new();
+        loop {
+            let round = legalise_graph(g, target.as_ref(), &unaligned)?;
+            let placed = plan(g, target.as_ref(), cx.demotion)?;
+            let demoted: Vec<(NodeId, String)> = placed
+                .nodes
+                .iter()
+                .filter(|n| n.placement == "cpu" && round.aligned.contains(&n.node))
+                .map(|n| (n.node, format!("{}: {}", n.reason, n.details)))
+                .collect();
+            if demoted.is_empty() {
+                for (name, outcome) in round.outcomes {
+                    match outcome {
+                        Ok(note) => cx.note(Some(&name), note),
+                        Err(reason) => cx.reject(&name, reason),
+                    }
                 }
-                Ok(None) => {}
-                Err(reason) => cx.reject(&name, reason),
+                return Ok(Changed::from(round.changed));
             }
+            for (root, why) in demoted {
+                unaligned.insert(
+                    root,
+                    format!(
+                        "aligned to {}-channel windows it would run on the NPU, but its region \
+                         goes back to the CPU: {why}",
+                        channels::WINDOW
+                    ),
+                );
+            }
+            *g = original.clone();
         }
-        Ok(Changed::from(changed))
     }
+}
+
+/// What one round of legalise did: a note or a refusal per node it tried, and the Concat/Split
+/// nodes it aligned.
+struct Round {
+    outcomes: Vec<(String, Result<String, String>)>,
+    aligned: BTreeSet<NodeId>,
+    changed: bool,
+}
+
+/// Legalises every node of `g` the target keeps on the CPU, except that the Concat/Split nodes
+/// of `unaligned` are refused with their reason.
+fn legalise_graph(
+    g: &mut Graph,
+    target: &dyn Target,
+    unaligned: &BTreeMap<NodeId, String>,
+) -> Result<Round, String> {
+    let mut order = g
+        .op_order()
+        .map_err(|c| format!("cycle through '{}'", c.node))?;
+    // Convolutions first: a Pad in front of one then sees it with the bias it may gain.
+    order.sort_by_key(|&id| g.node(id).op() != Some(Op::QLinearConv));
+    let mut namer = Namer::for_graph(g);
+    let mut round = Round {
+        outcomes: Vec::new(),
+        aligned: BTreeSet::new(),
+        changed: false,
+    };
+    for id in order {
+        if !g.contains(id) || target.judge(g, id).verdict.runs_on_npu() {
+            continue;
+        }
+        let name = g.node(id).display_name();
+        if let Some(why) = unaligned.get(&id) {
+            round.outcomes.push((name, Err(why.clone())));
+            continue;
+        }
+        let aligning = matches!(
+            g.node(id).op(),
+            Some(Op::Concat | Op::QLinearConcat | Op::Split)
+        );
+        match legalise_node(g, &mut namer, id, target) {
+            Ok(Some(note)) => {
+                round.changed = true;
+                if aligning {
+                    round.aligned.insert(id);
+                }
+                round.outcomes.push((name, Ok(note)));
+            }
+            Ok(None) => {}
+            Err(reason) => round.outcomes.push((name, Err(reason))),
+        }
+    }
+    Ok(round)
 }
 
 /// The rewrite for one node the target keeps on the CPU: the note to record when it applied,

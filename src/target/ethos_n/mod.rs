@@ -73,6 +73,11 @@ impl super::Target for EthosN {
         format!("ethos-n78@{}", self.profile.release().name())
     }
 
+    /// The hardware variant's rating (1, 2, 4 or 8 TOPS).
+    fn peak_tops(&self) -> f64 {
+        f64::from(self.profile.variant().tops())
+    }
+
     /// The first newer driver-stack release (same hardware variant) whose rules accept the node.
     fn remedy(&self, g: &crate::ir::Graph, node: crate::ir::NodeId) -> Option<String> {
         let op = mapping::map(g, node).ok()?;
