@@ -303,9 +303,14 @@ fn inspect_reports_placement_and_gates_exit_3() {
         "npu_regions",
         "transitions",
         "boundary_bytes",
+        "estimated_us",
     ] {
         assert!(s.get(key).is_some(), "summary.{key} missing");
     }
+    // One entry of figures per region.
+    let regions = report["regions"].as_array().unwrap();
+    assert_eq!(regions.len(), 1);
+    assert!(regions[0]["npu_us"].as_f64().unwrap() < regions[0]["cpu_us"].as_f64().unwrap());
     assert_eq!(s["target"], "ethos-n78@25.03");
     // The passes' refusals are listed with their reasons.
     let notes = report["diagnostics"].as_array().unwrap();
@@ -348,9 +353,10 @@ fn inspect_reports_placement_and_gates_exit_3() {
         "{}",
         stderr(&gate)
     );
-    assert!(fs::read_to_string(&rep)
-        .unwrap()
-        .starts_with("# Placement on ethos-n78@23.02"));
+    let markdown = fs::read_to_string(&rep).unwrap();
+    assert!(markdown.starts_with("# Placement on ethos-n78@23.02"));
+    assert!(markdown.contains("## Regions"), "{markdown}");
+    assert!(markdown.contains("per inference (cost model"), "{markdown}");
     let ok = npuopt(&[
         FIXTURE,
         "-o",
@@ -372,6 +378,8 @@ fn inspect_reports_placement_and_gates_exit_3() {
     assert_eq!(pool["placement"], "cpu");
     assert_eq!(pool["remedy"], "supported from release 23.08");
     let bad = npuopt(&[FIXTURE, "-o", o.to_str().unwrap(), "--target", "ethos-n99"]);
+    assert_eq!(bad.status.code(), Some(2));
+    let bad = npuopt(&["inspect", FIXTURE, "--demote", "fast"]);
     assert_eq!(bad.status.code(), Some(2));
 }
 

@@ -1,4 +1,5 @@
-//! Partitioning: per-node placement → convex NPU regions → parts → emission.
+//! Partitioning: per-node placement → convex NPU regions → demotion of the regions that do not
+//! pay for their call (`cost`) → parts → emission.
 
 pub mod cost;
 pub mod emit;
