@@ -18,6 +18,22 @@ fn prepared(path: &str, target: &EthosN) -> npuopt::ir::Model {
     model
 }
 
+/// `npuopt inspect ARGS --json`, parsed.
+fn inspect_json(args: &[&str]) -> serde_json::Value {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_npuopt"))
+        .arg("inspect")
+        .args(args)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 fn partitioned(path: &str, target: &str) -> Plan {
     let target = EthosN::from_spec(target, None).unwrap();
     plan(&prepared(path, &target).graph, &target, Demotion::Cost).unwrap()
@@ -63,21 +79,14 @@ fn the_cost_model_placement_is_estimated_fastest() {
 /// TVM's rule keeps it as a second region.
 #[test]
 fn the_cost_model_moves_the_uncut_dfl_to_the_cpu() {
-    let inspect = |demote: &str| -> serde_json::Value {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_npuopt"))
-            .args([
-                "inspect",
-                "tests/fixtures/yolov8-femto-relu.qdq.onnx",
-                "--pipeline",
-                "none",
-                "--demote",
-                demote,
-                "--json",
-            ])
-            .output()
-            .unwrap();
-        assert!(out.status.success());
-        serde_json::from_slice(&out.stdout).unwrap()
+    let inspect = |demote: &str| {
+        inspect_json(&[
+            "tests/fixtures/yolov8-femto-relu.qdq.onnx",
+            "--pipeline",
+            "none",
+            "--demote",
+            demote,
+        ])
     };
     let dfl = |v: &serde_json::Value| {
         v["nodes"]
@@ -179,18 +188,11 @@ fn yolo11_keeps_only_the_attention_on_the_cpu() {
 /// The report says what would move each CPU node: a newer release, an opt-in pass, or both.
 #[test]
 fn remedies_name_releases_and_opt_in_passes() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_npuopt"))
-        .args([
-            "inspect",
-            "tests/fixtures/yolo11-femto-silu.qdq.onnx",
-            "--target",
-            "ethos-n78@23.02",
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = inspect_json(&[
+        "tests/fixtures/yolo11-femto-silu.qdq.onnx",
+        "--target",
+        "ethos-n78@23.02",
+    ]);
     let nodes = v["nodes"].as_array().unwrap();
     let remedy = |n: &serde_json::Value| n["remedy"].as_str().unwrap_or("").to_string();
     let muls: Vec<_> = nodes
@@ -221,20 +223,13 @@ fn remedies_name_releases_and_opt_in_passes() {
 /// NPU although no pass ran.
 #[test]
 fn qdq_units_are_judged_as_units_without_passes() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_npuopt"))
-        .args([
-            "inspect",
-            "tests/fixtures/yolov8-femto-relu.qdq.onnx",
-            "--pipeline",
-            "none",
-            "--demote",
-            "none",
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = inspect_json(&[
+        "tests/fixtures/yolov8-femto-relu.qdq.onnx",
+        "--pipeline",
+        "none",
+        "--demote",
+        "none",
+    ]);
     let convs: Vec<_> = v["nodes"]
         .as_array()
         .unwrap()
