@@ -149,12 +149,11 @@ impl CostModel {
         }
     }
 
-    /// The estimate for `regions` on the NPU and `cpu_nodes` on the CPU.
-    pub fn estimate(&self, g: &Graph, regions: &[Vec<NodeId>], cpu_nodes: &[NodeId]) -> Estimate {
-        let npu_macs: u64 = regions.iter().flatten().map(|&id| macs(g, id)).sum();
-        let moved: u64 = regions.iter().map(|r| boundary_bytes(g, r)).sum();
-        let npu = self.npu_us(npu_macs);
+    /// The estimate for the regions of `regions` on the NPU and `cpu_nodes` on the CPU.
+    pub fn estimate(&self, g: &Graph, regions: &[RegionCost], cpu_nodes: &[NodeId]) -> Estimate {
+        let npu = self.npu_us(regions.iter().map(|r| r.macs).sum());
         let cpu: f64 = cpu_nodes.iter().map(|&id| self.cpu_us(g, id)).sum();
+        let moved: u64 = regions.iter().map(|r| r.boundary_bytes).sum();
         let transfers = moved as f64 * self.transfer_us_per_byte;
         let launches = regions.len() as f64 * self.launch_us;
         Estimate {

@@ -202,7 +202,9 @@ pub fn plan(g: &Graph, target: &dyn Target, demotion: Demotion) -> Result<Plan, 
         .filter(|n| n.placement == "cpu")
         .map(|n| n.node)
         .collect();
-    let estimated_us = model.estimate(g, &regions.regions, &cpu_ids);
+    let region_costs: Vec<RegionCost> =
+        regions.regions.iter().map(|r| model.region(g, r)).collect();
+    let estimated_us = model.estimate(g, &region_costs, &cpu_ids);
     Ok(Plan {
         summary: Summary {
             target: target.name(),
@@ -221,7 +223,7 @@ pub fn plan(g: &Graph, target: &dyn Target, demotion: Demotion) -> Result<Plan, 
             top_reasons,
             estimated_us,
         },
-        regions: regions.regions.iter().map(|r| model.region(g, r)).collect(),
+        regions: region_costs,
         nodes,
     })
 }
