@@ -3,20 +3,17 @@
 
 use std::fs;
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use bytes::Bytes;
 use npuopt::proto;
 use prost::Message;
 
-const FIXTURE: &str = "tests/fixtures/yolov8-femto-relu.qdq.onnx";
+mod common;
 
-fn npuopt(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_npuopt"))
-        .args(args)
-        .output()
-        .expect("npuopt runs")
-}
+use common::npuopt;
+
+const FIXTURE: &str = "tests/fixtures/yolov8-femto-relu.qdq.onnx";
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()

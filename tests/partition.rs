@@ -3,6 +3,8 @@
 
 use std::rc::Rc;
 
+mod common;
+
 use npuopt::partition::plan::{plan, Demotion, Plan};
 use npuopt::pass::{PassCx, PassManager};
 use npuopt::passes;
@@ -20,18 +22,8 @@ fn prepared(path: &str, target: &EthosN) -> npuopt::ir::Model {
 
 /// `npuopt inspect ARGS --json`, parsed.
 fn inspect_json(args: &[&str]) -> serde_json::Value {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_npuopt"))
-        .arg("inspect")
-        .args(args)
-        .arg("--json")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    let stdout = common::npuopt_ok(&[&["inspect"], args, &["--json"]].concat());
+    serde_json::from_slice(&stdout).unwrap()
 }
 
 fn partitioned(path: &str, target: &str) -> Plan {

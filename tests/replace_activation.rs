@@ -2,12 +2,15 @@
 //! CLI prints must be what `npuopt verify IN OUT` computes on the same inputs.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
 use npuopt::ir::{verify, Graph, NodeId, Op, ValueId};
 use npuopt::pass::{PassCx, PassManager, PassRecord};
 use npuopt::passes::{self, replace_activation::Activation};
 use npuopt::{compare, eval};
+
+mod common;
+
+use common::npuopt;
 
 /// The fixtures with activations to replace (float and QDQ).
 const MODELS: &[&str] = &[
@@ -147,13 +150,6 @@ fn exact_passes_and_no_measure_record_no_deviation() {
         .unwrap();
     assert!(records[0].changed);
     assert_eq!(records[0].deviation, None);
-}
-
-fn npuopt(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_npuopt"))
-        .args(args)
-        .output()
-        .expect("npuopt runs")
 }
 
 /// `(output, "max abs A  max rel R")` from lines `  NAME  max abs A  max rel R[ ok|DIFFERS]`.

@@ -3,22 +3,14 @@
 //! Ultralytics export in ../shared/corpus, random weights).
 
 use std::path::Path;
-use std::process::Command;
+
+mod common;
 
 const MODEL: &str = "tests/fixtures/pico/yolo11-pico-silu.qdq.onnx";
 
 fn what_if(extra: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_npuopt"))
-        .args(["inspect", MODEL, "--what-if"])
-        .args(extra)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    let stdout = common::npuopt_ok(&[&["inspect", MODEL, "--what-if"], extra].concat());
+    String::from_utf8(stdout).unwrap()
 }
 
 /// Every opt-in pass × every release, with the deviation and the Ultralytics hints.
