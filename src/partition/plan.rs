@@ -310,10 +310,14 @@ mod tests {
          %b = QLinearConv(%a, %ss, %zs, %w, %ws, %wz, %s, %z) {pads=[1,1,1,1]}  # middle";
     const MAX_POOL: &str = "%b = MaxPool(%a) {kernel_shape=[2,2], strides=[2,2]}  # middle";
 
+    fn plan_at_25_03(g: &Graph, demotion: Demotion) -> Plan {
+        let target = EthosN::from_spec("ethos-n78@25.03", None).unwrap();
+        plan(g, &target, demotion).unwrap()
+    }
+
     /// The middle node's placement and rule under `demotion`, and the number of regions.
     fn middle(g: &Graph, demotion: Demotion) -> (&'static str, &'static str, usize) {
-        let target = EthosN::from_spec("ethos-n78@25.03", None).unwrap();
-        let p = plan(g, &target, demotion).unwrap();
+        let p = plan_at_25_03(g, demotion);
         let n = p.nodes.iter().find(|n| n.name == "middle").unwrap();
         (n.placement, n.rule, p.summary.npu_regions)
     }
@@ -333,8 +337,7 @@ mod tests {
     fn a_large_convolution_pays_for_its_call() {
         let g = between_cpu_ops("1,64,40,40", LARGE_CONV);
         assert_eq!(middle(&g, Demotion::Cost).0, "npu");
-        let target = EthosN::from_spec("ethos-n78@25.03", None).unwrap();
-        let p = plan(&g, &target, Demotion::Cost).unwrap();
+        let p = plan_at_25_03(&g, Demotion::Cost);
         let r = &p.regions[0];
         assert!(r.npu_us < r.cpu_us, "{r:?}");
     }
@@ -354,15 +357,8 @@ mod tests {
     #[test]
     fn demotion_lowers_the_estimate() {
         let g = between_cpu_ops("1,8,8,8", SMALL_CONV);
-        let target = EthosN::from_spec("ethos-n78@25.03", None).unwrap();
-        let kept = plan(&g, &target, Demotion::None)
-            .unwrap()
-            .summary
-            .estimated_us;
-        let moved = plan(&g, &target, Demotion::Cost)
-            .unwrap()
-            .summary
-            .estimated_us;
+        let kept = plan_at_25_03(&g, Demotion::None).summary.estimated_us;
+        let moved = plan_at_25_03(&g, Demotion::Cost).summary.estimated_us;
         assert!(moved.total < kept.total, "{moved:?} vs {kept:?}");
         assert_eq!(kept.launches, 50.0);
         assert_eq!(moved.launches, 0.0);
